@@ -1,0 +1,1 @@
+"""Accuracy and speed measurements of the solvers (DSTD against exact)."""

@@ -1,0 +1,1 @@
+"""sky130 / ngspice co-simulation of the RC-Spike circuit (see docs/circuit.md)."""

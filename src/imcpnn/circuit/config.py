@@ -1,0 +1,109 @@
+"""The RC-Spike circuit's parameters (paper Table 2, CIRCUIT.md) as one typed, frozen object.
+
+Units are SI (V, F, s) except transistor sizes, which are in µm (the sky130 models set
+``.option scale=1.0u``). Everything the netlist uses is here, parasitics included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TransistorSize:
+    """Gate width and length of one transistor, µm."""
+
+    w: float
+    l: float  # noqa: E741  (the usual name of the gate length)
+
+    def __post_init__(self) -> None:
+        if not (self.w >= 0.42 and self.l >= 0.15):
+            raise ValueError(
+                f"transistor size W={self.w} µm, L={self.l} µm is below the sky130 1.8 V minimum "
+                "(W >= 0.42 µm, L >= 0.15 µm); give sizes in µm"
+            )
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """An RC-Spike network in sky130 (defaults: paper Table 2 and the 5-5-5 Iris network).
+
+    Parasitic capacitances (explicit; the transistors' own junction and overlap capacitances come
+    from the BSIM models through the drain/source geometry, see ``docs/circuit.md``):
+
+    - ``c_membrane_wire``: membrane node to ground (the dendrite wire along the synapse column
+      and the wiring into the neuron);
+    - ``c_spike_wire``: each spike line (and its inverse) to ground (the word line across a row of
+      synapse blocks);
+    - ``c_spike_coupling``: each spike line to each membrane node it crosses (crossing overlap).
+    """
+
+    layer_sizes: tuple[int, ...] = (5, 5, 5)
+    vdd: float = 1.8  # V, supply
+    c_mim: float = 103.3e-15  # F, MIM membrane capacitor (7 µm x 7 µm)
+    c_m: float = 140e-15  # F, effective membrane capacitance used to map weights to currents
+    t_circ: float = 1e-6  # s, length of each phase (reset, accumulation, firing)
+    v_rest: float = 1.3  # V, resting (reset) potential V0
+    v_switch: float = 0.428  # V, switching threshold of the sensing inverter
+    vb_sense: float = 0.95  # V, bias of the sensing inverter's current-limiting PMOS
+    vb_dis: float = 0.554  # V, bias of the discharger NMOS
+    synapse: TransistorSize = TransistorSize(1.0, 0.25)  # memory transistors and selectors
+    discharger: TransistorSize = TransistorSize(1.0, 0.5)  # the biased discharger NMOS
+    discharger_switch: TransistorSize = TransistorSize(1.0, 0.15)  # NMOS gated by the phase signal
+    reset_switch: TransistorSize = TransistorSize(0.42, 0.15)  # both devices of the reset transmission gate
+    sense_nmos_lvt: TransistorSize = TransistorSize(1.0, 0.35)  # sensing inverter input, LVT NMOS
+    sense_pmos_hvt: TransistorSize = TransistorSize(1.0, 0.15)  # sensing inverter input, HVT PMOS
+    sense_pmos_bias: TransistorSize = TransistorSize(0.42, 0.55)  # PMOS biased at vb_sense
+    logic_nmos: TransistorSize = TransistorSize(0.42, 0.15)  # latch and buffers
+    logic_pmos: TransistorSize = TransistorSize(0.84, 0.15)
+    c_membrane_wire: float = 10e-15  # F
+    c_spike_wire: float = 5e-15  # F
+    c_spike_coupling: float = 0.05e-15  # F
+    edge_time: float = 1e-9  # s, rise/fall time of input spikes and control signals
+    max_step: float = 2e-9  # s, largest transient time step
+    corner: str = "tt"
+    temperature: float = 27.0  # °C
+
+    def __post_init__(self) -> None:
+        sizes = tuple(self.layer_sizes)
+        if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+            raise ValueError(
+                f"layer_sizes must list at least two positive integers (inputs, ..., outputs); got {self.layer_sizes!r}"
+            )
+        object.__setattr__(self, "layer_sizes", sizes)
+        positive = {
+            "vdd": self.vdd, "c_mim": self.c_mim, "c_m": self.c_m, "t_circ": self.t_circ,
+            "edge_time": self.edge_time, "max_step": self.max_step,
+        }
+        for name, value in positive.items():
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0 (SI units); got {value!r}")
+        for name in ("c_membrane_wire", "c_spike_wire", "c_spike_coupling"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a capacitance >= 0 in farads; got {value!r}")
+        if not 0 < self.v_switch < self.v_rest < self.vdd:
+            raise ValueError(
+                f"need 0 < v_switch < v_rest < vdd; got v_switch={self.v_switch}, v_rest={self.v_rest}, vdd={self.vdd}"
+            )
+        if self.edge_time * 20 > self.t_circ:
+            raise ValueError(f"edge_time={self.edge_time} s is too long for t_circ={self.t_circ} s (keep it < t_circ/20)")
+
+    @property
+    def vth_circ(self) -> float:
+        """``V0 - Vswitch`` (V): the membrane swing from rest to the firing threshold."""
+        return self.v_rest - self.v_switch
+
+    @property
+    def unit_current(self) -> float:
+        """Synaptic current of weight 1, ``C_m Vth_circ / T_circ`` (A); 122 nA with Table 2."""
+        return self.c_m * self.vth_circ / self.t_circ
+
+    @property
+    def n_weight_layers(self) -> int:
+        return len(self.layer_sizes) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

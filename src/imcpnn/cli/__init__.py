@@ -1,0 +1,1 @@
+"""The ``imcpnn`` command line: a thin layer over the Python API."""

@@ -1,0 +1,12 @@
+"""Pure tensor functions for the IMC-aware neuron (spec ``MODEL.md`` sections 1-4).
+
+- :mod:`.neuron`: the one-interval step, the reversal-potential weights ``βw``, the RC-Spike
+  firing phase and the TTFS threshold crossing (sections 1-3);
+- :mod:`.integrate`: integration over a sequence of intervals of constant ``f, g``, shared by the
+  exact and the DSTD solvers;
+- :mod:`.exact`: the exact event-driven solvers (sections 2-3);
+- :mod:`.dstd`: differentiable spike-time discretization (section 4);
+- :mod:`.validation`: argument checks that raise clear ``ValueError``s.
+
+The public entry points are in :mod:`imcpnn.functional`.
+"""

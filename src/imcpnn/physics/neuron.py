@@ -1,0 +1,92 @@
+"""The IMC-aware neuron on one interval of constant coefficients (spec ``MODEL.md`` sections 1-3).
+
+Over an interval where ``dv/dt = -f v + g`` with constant ``f >= 0`` and ``g``, everything here is
+closed-form and finite for ``f -> 0``. Times are normalised (the circuit's phase length is 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+# Below this |x| the series of φ and ψ are used: their error is O(x^3) (< 1e-12 here), and the
+# closed forms lose digits there (float32 cancellation in 1 - exp(-x)).
+_SERIES_LIMIT = 1e-3
+
+
+def phi(x: torch.Tensor) -> torch.Tensor:
+    """``φ(x) = (1 - exp(-x)) / x`` with ``φ(0) = 1`` (spec section 1), smooth and safe for autograd."""
+    small = x.abs() < _SERIES_LIMIT
+    x_safe = torch.where(small, torch.ones_like(x), x)
+    series = 1.0 - x / 2.0 + x * x / 6.0
+    return torch.where(small, series, -torch.expm1(-x_safe) / x_safe)
+
+
+def log1p_ratio(y: torch.Tensor) -> torch.Tensor:
+    """``ψ(y) = log(1 + y) / y`` with ``ψ(0) = 1``, for ``y >= 0``; used by the TTFS crossing time."""
+    small = y.abs() < _SERIES_LIMIT
+    y_safe = torch.where(small, torch.ones_like(y), y)
+    series = 1.0 - y / 2.0 + y * y / 3.0
+    return torch.where(small, series, torch.log1p(y_safe) / y_safe)
+
+
+def interval_step(
+    potential: torch.Tensor, f: torch.Tensor, g: torch.Tensor, width: torch.Tensor | float
+) -> torch.Tensor:
+    """One interval of the IMC-aware neuron (spec section 1, "One interval").
+
+    ``v(t + Δ) = v(t) exp(-f Δ) + g Δ φ(f Δ)``, exact for constant ``f >= 0`` (1/time) and ``g``
+    (potential/time) over the width ``Δ`` (normalised time). Never forms ``exp(+f Δ)``.
+    """
+    x = f * width
+    return potential * torch.exp(-x) + g * width * phi(x)
+
+
+def reversal_weight(weight: torch.Tensor, e_rev_pos: float, e_rev_neg: float) -> torch.Tensor:
+    """``β w`` with ``β = 1/E+`` for ``w >= 0`` and ``1/E-`` for ``w < 0`` (spec section 1).
+
+    The result is ``>= 0`` everywhere: how much each synapse adds to the conductance term ``f``.
+    Infinite ``E±`` give 0 (the ideal limit).
+    """
+    positive = torch.clamp(weight, min=0.0)
+    negative = torch.clamp(weight, max=0.0)
+    return positive * (1.0 / e_rev_pos) + negative * (1.0 / e_rev_neg)
+
+
+def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Tensor:
+    """Firing-phase spike time of an RC-Spike neuron (spec section 2), in ``[0, 1]``.
+
+    Ideal ramp (``beta_dis = 0``): ``t = clip(1 - v_end, 0, 1)``. With the discharger's
+    non-ideality: ``t = clip(1 - ln(1 - β_dis v_end) / ln(1 - β_dis), 0, 1)``; a potential at or
+    above ``1/β_dis`` fires at once.
+    """
+    from .validation import check_beta_dis
+
+    beta_dis = check_beta_dis(beta_dis)
+    if beta_dis == 0.0:
+        return torch.clamp(1.0 - potential, 0.0, 1.0)
+    remaining = 1.0 - beta_dis * potential
+    fires_at_once = remaining <= 0
+    remaining_safe = torch.where(fires_at_once, torch.ones_like(remaining), remaining)
+    time = 1.0 - torch.log(remaining_safe) / math.log1p(-beta_dis)
+    return torch.where(fires_at_once, torch.zeros_like(time), torch.clamp(time, 0.0, 1.0))
+
+
+def threshold_crossing(
+    potential: torch.Tensor, f: torch.Tensor, g: torch.Tensor, threshold: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Time after the interval start at which ``v`` reaches ``threshold`` (spec section 3).
+
+    For ``f > 0``: ``t* = ln((g - f v0) / (g - f Vth)) / f``; for ``f = 0``: ``t* = (Vth - v0) / g``.
+    Both are ``t* = r ψ(f r)`` with ``r = (Vth - v0) / (g - f Vth)``, which is what is computed.
+    Returns ``(t*, reachable)``: ``reachable`` is False where the asymptote ``g/f`` (or the slope
+    ``g``) never reaches the threshold; there ``t*`` is a finite placeholder with zero gradient.
+    The caller checks ``t*`` against the interval's width.
+    """
+    drive = g - f * threshold
+    reachable = drive > 0
+    drive_safe = torch.where(reachable, drive, torch.ones_like(drive))
+    ratio = torch.clamp(threshold - potential, min=0.0) / drive_safe
+    ratio = torch.where(reachable, ratio, torch.zeros_like(ratio))
+    return ratio * log1p_ratio(f * ratio), reachable
