@@ -10,7 +10,10 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ("imcpnn.cli.demo",)
+SUBCOMMAND_MODULES = (
+    "imcpnn.cli.demo",
+    "imcpnn.cli.train",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,68 @@
+"""Loss terms on output spike times (spec ``MODEL.md`` section 6; paper eqs. 49-53, 57-58)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from ..layers import SpikingConv2d, SpikingLayer
+
+
+def finite_times(spike_times: torch.Tensor, window: float) -> torch.Tensor:
+    """Silent neurons (``+inf``) count as firing at the end of the window, for losses and predictions."""
+    return torch.clamp(spike_times, max=window)
+
+
+def spike_time_cross_entropy(output_times: torch.Tensor, labels: torch.Tensor, tau_soft: float) -> torch.Tensor:
+    """``CE(softmax(-t / τ_soft), label)``, mean over the batch: the earliest output should be the label."""
+    return F.cross_entropy(-output_times / tau_soft, labels)
+
+
+def temporal_penalty(output_times: torch.Tensor, t_ref: float) -> torch.Tensor:
+    """``Σ_i (t_i - t_ref)²`` over the output neurons, mean over the batch (paper eq. 52)."""
+    return ((output_times - t_ref) ** 2).sum(dim=1).mean()
+
+
+def early_spike_penalty(layer_times: list[torch.Tensor], t_late: float = 1.0) -> torch.Tensor:
+    """``Σ_l Σ_i (t_i^(l) - 1)²``, mean over the batch (paper eq. 58): keeps spikes late, currents small."""
+    return sum(((t.flatten(1) - t_late) ** 2).sum(dim=1).mean() for t in layer_times)  # type: ignore[return-value]
+
+
+def weight_l2(layers: list[SpikingLayer]) -> torch.Tensor:
+    """``Σ_l ||w^(l)||²`` (paper eq. 57): avoids large synaptic currents."""
+    return sum((layer.weight**2).sum() for layer in layers)  # type: ignore[return-value]
+
+
+@torch.no_grad()
+def _causal_counts(layer: SpikingLayer, inputs: torch.Tensor, outputs: torch.Tensor, chunk: int = 8) -> torch.Tensor:
+    """How often each synapse's input arrived before its neuron fired, summed over batch (and positions)."""
+    counts = torch.zeros_like(layer.weight)
+    for start in range(0, inputs.shape[0], chunk):
+        t_in, t_out = inputs[start : start + chunk], outputs[start : start + chunk]
+        if isinstance(layer, SpikingConv2d):
+            kernel = layer.weight.shape[-1]
+            pad = kernel // 2
+            patches = F.unfold(F.pad(t_in, (pad,) * 4, value=float("inf")), kernel)  # [b, C k k, HW]
+            before = patches.unsqueeze(1) < t_out.flatten(2).unsqueeze(2)  # [b, C_out, C k k, HW]
+            counts += before.sum(dim=(0, 3)).view_as(counts).to(counts.dtype)
+        else:
+            before = t_in.unsqueeze(1) < t_out.unsqueeze(2)  # [b, N_out, N_in]
+            counts += before.sum(dim=0).to(counts.dtype)
+    return counts
+
+
+def firing_regulariser(layer_io: list[tuple[SpikingLayer, torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """The TTFS regulariser ``Q = Σ_l Σ_i Σ_{j ∈ Γ_i} w_ij`` (paper eq. 53), mean over the batch.
+
+    ``Γ_i`` holds the inputs that arrived before neuron ``i`` fired (all of them for a silent
+    neuron). ``Q`` is differentiable in the weights only (``Γ`` is a set). Sign: the paper uses it
+    "to promote firing", so the trainer adds ``-γ2 Q``: minimising the cost then raises the weights
+    of the inputs that drive each neuron, which makes neurons fire earlier and silent ones fire.
+    """
+    batch = layer_io[0][1].shape[0]
+    return sum((_causal_counts(layer, t_in, t_out) * layer.weight).sum() for layer, t_in, t_out in layer_io) / batch  # type: ignore[return-value]
+
+
+def predict(output_times: torch.Tensor) -> torch.Tensor:
+    """The class is the earliest output spike."""
+    return output_times.argmin(dim=1)

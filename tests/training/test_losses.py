@@ -1,0 +1,61 @@
+"""Loss terms against direct computations."""
+
+import math
+
+import torch
+
+from imcpnn.layers import NeuronConfig, SpikingConv2d, SpikingLinear
+from imcpnn.training import losses
+
+
+def test_cross_entropy_on_negative_times():
+    times = torch.tensor([[0.2, 0.5, 0.9], [0.7, 0.1, 0.4]])
+    labels = torch.tensor([0, 2])
+    tau = 0.07
+    expected = -(torch.log_softmax(-times / tau, dim=1)[[0, 1], [0, 2]]).mean()
+    torch.testing.assert_close(losses.spike_time_cross_entropy(times, labels, tau), expected)
+
+
+def test_temporal_and_early_spike_penalties():
+    times = torch.tensor([[0.2, 0.5], [1.0, 0.9]])
+    assert math.isclose(losses.temporal_penalty(times, 0.9).item(), (0.49 + 0.16 + 0.01 + 0.0) / 2, rel_tol=1e-6)
+    expected = ((0.64 + 0.25 + 0 + 0.01) / 2) * 2
+    assert math.isclose(losses.early_spike_penalty([times, times]).item(), expected, rel_tol=1e-6)
+
+
+def test_silent_neurons_count_as_end_of_window_and_earliest_wins():
+    times = torch.tensor([[math.inf, 0.25, 0.75]])
+    assert losses.finite_times(times, 4.0).tolist() == [[4.0, 0.25, 0.75]]
+    assert losses.predict(times).item() == 1
+
+
+def _brute_force_q(weight, t_in, t_out):
+    total = 0.0
+    for b in range(t_in.shape[0]):
+        for i in range(weight.shape[0]):
+            for j in range(weight.shape[1]):
+                if t_in[b, j] < t_out[b, i]:
+                    total += float(weight[i, j])
+    return total / t_in.shape[0]
+
+
+def test_firing_regulariser_counts_inputs_before_each_spike():
+    layer = SpikingLinear(6, 4, NeuronConfig(family="ttfs", e_rev_pos=3.0))
+    t_in = torch.tensor([[0.1, 0.5, math.inf, 1.0, 0.2, 2.0], [0.3, 0.3, 0.3, 0.3, 0.3, 0.3]])
+    t_out = torch.tensor([[0.4, math.inf, 1.5, 0.05], [0.3, 0.31, 1.0, math.inf]])
+    q = losses.firing_regulariser([(layer, t_in, t_out)])
+    assert math.isclose(q.item(), _brute_force_q(layer.weight.detach(), t_in, t_out), rel_tol=1e-6)
+    q.backward()  # differentiable in the weights
+    assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+
+
+def test_firing_regulariser_of_conv_matches_unfolded_dense():
+    layer = SpikingConv2d(2, 3, config=NeuronConfig(family="ttfs", e_rev_pos=3.0))
+    t_in = 2 * torch.rand(2, 2, 4, 4)
+    t_out = 2 * torch.rand(2, 3, 4, 4)
+    q = losses.firing_regulariser([(layer, t_in, t_out)]).item()
+    padded = torch.nn.functional.pad(t_in, (1, 1, 1, 1), value=math.inf)
+    patches = torch.nn.functional.unfold(padded, 3).transpose(1, 2).reshape(-1, 18)  # [B*16, 18]
+    outputs = t_out.flatten(2).transpose(1, 2).reshape(-1, 3)
+    expected = _brute_force_q(layer.weight.detach().flatten(1), patches, outputs) * patches.shape[0] / 2
+    assert math.isclose(q, expected, rel_tol=1e-5)
