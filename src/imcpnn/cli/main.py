@@ -13,6 +13,7 @@ import sys
 SUBCOMMAND_MODULES = (
     "imcpnn.cli.demo",
     "imcpnn.cli.train",
+    "imcpnn.cli.experiment",
 )
 
 

@@ -50,6 +50,7 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     add("--out", help="output folder (default runs/train)")
     add("--resume", action="store_true", help="continue from OUT/last.pt")
     add("--no-progress", action="store_true", help="no progress bar")
+    add("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -93,6 +94,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run_train(args: argparse.Namespace) -> int:
     from ..training import train
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     config = config_from_args(args)
     metrics = train(config, resume=args.resume, progress=not args.no_progress)
     if metrics:

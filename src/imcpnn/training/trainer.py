@@ -171,7 +171,8 @@ def train(
     if resume and (out / "last.pt").is_file():
         state = load_checkpoint(out / "last.pt", map_location=device)
         saved = TrainConfig(**state["config"])
-        if dataclasses.replace(saved, epochs=config.epochs, out=config.out, device=config.device) != config:
+        same = {"epochs": config.epochs, "out": config.out, "device": config.device, "data_dir": config.data_dir}
+        if dataclasses.replace(saved, **same) != config:
             raise ValueError(f"--resume: {out / 'last.pt'} was trained with other settings; use another --out")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -291,9 +292,9 @@ def train(
 
 
 def load_trained_model(checkpoint: str | Path, device: str = "cpu") -> tuple[SpikingNetwork, TrainConfig]:
-    """The network and config of a checkpoint written by :func:`train`."""
+    """The network (in evaluation mode) and config of a checkpoint written by :func:`train`."""
     state = load_checkpoint(checkpoint, map_location=resolve_device(device))
     config = TrainConfig(**state["config"])
     model = build_model(config)
     model.load_state_dict(state["model"])
-    return model.to(resolve_device(device)), config
+    return model.to(resolve_device(device)).eval(), config
