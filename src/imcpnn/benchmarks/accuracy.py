@@ -73,7 +73,8 @@ def plot_membrane_traces(
     """Membrane potential of a few neurons driven by ``n_in`` random spikes, exact against DSTD.
 
     The neurons' mean drives range from strongly positive (ideal ``v(1)`` about 2) to negative
-    (about -1), so the panels show saturation at small ``|E±|``. One panel per ``|E±|``; solid lines exact, dashed DSTD with each ``M`` (offset 0). Writes a PNG.
+    (about -1), so the panels show saturation at small ``|E±|``. One panel per ``|E±|``; solid lines
+    exact, dashed DSTD with each ``M`` (offset 0). Writes a PNG.
     """
     import matplotlib
 
@@ -112,3 +113,89 @@ def plot_membrane_traces(
     plt.close(fig)
     tmp.replace(out_png)
     return out_png
+
+
+ERROR_FIGURE_E_REVS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 300.0, 1000.0)
+ERROR_FIGURE_STEPS = (2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def _save_figure(fig: object, out_png: Path) -> Path:
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_png.with_name(out_png.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)  # type: ignore[attr-defined]
+    tmp.replace(out_png)
+    return out_png
+
+
+def plot_error_figures(
+    out_dir: Path,
+    *,
+    e_revs: Sequence[float] = ERROR_FIGURE_E_REVS,
+    steps: Sequence[int] = ERROR_FIGURE_STEPS,
+    curves_vs_steps: Sequence[float] = (1.0, 3.0, 10.0, 100.0, 1000.0),
+    curves_vs_e_rev: Sequence[int] = (4, 16, 64, 256),
+    batch: int = 100,
+    n_in: int = 1000,
+    n_out: int = 50,
+    seed: int = 0,
+) -> dict[str, object]:
+    """The paper's Fig. 3a-b: DSTD's mean end-potential error against ``M`` and against ``|E±|``, log-log.
+
+    Errors from :func:`end_potential_errors` (float64, offset 0, ``E- = -E+``) on ``batch`` samples of
+    ``n_in`` inputs uniform in ``[0, 1]`` and ``n_out`` neurons, for every ``|E±|`` in ``e_revs`` and ``M``
+    in ``steps``. Writes ``error_vs_steps.png`` (one curve per ``|E±|`` in ``curves_vs_steps``, guide
+    ``∝ M^-2``), ``error_vs_erev.png`` (one curve per ``M`` in ``curves_vs_e_rev``, guide ``∝ |E|^-1``) and
+    ``end_potential_errors.json``. Returns the errors and the paths.
+    """
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e_revs = sorted({*e_revs, *curves_vs_steps})
+    steps = sorted({*steps, *curves_vs_e_rev})
+    errors = end_potential_errors(e_revs, steps, batch=batch, n_in=n_in, n_out=n_out, seed=seed)
+    out_dir = Path(out_dir)
+    setup = f"{batch} samples x {n_out} neurons, {n_in} inputs uniform in [0, 1], float64, offset 0"
+
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for e_rev in curves_vs_steps:
+        ax.loglog(steps, [errors[e_rev][m] for m in steps], "o--", ms=4, label=f"|E±| = {e_rev:g}")
+    anchor_e = curves_vs_steps[len(curves_vs_steps) // 2]
+    m_ref = steps[-1]
+    guide = [errors[anchor_e][m_ref] * (m_ref / m) ** 2 for m in steps]
+    ax.loglog(steps, guide, "k-", lw=1.0, label="∝ M⁻²")
+    ax.set_xlabel("DSTD steps M")
+    ax.set_ylabel("mean |v_DSTD(1) - v_exact(1)|")
+    ax.set_title("End-potential error against M (cf. paper Fig. 3a)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.text(0.01, 0.01, setup, fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    png_steps = _save_figure(fig, out_dir / "error_vs_steps.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for m in curves_vs_e_rev:
+        ax.loglog(e_revs, [errors[e][m] for e in e_revs], "o--", ms=4, label=f"M = {m}")
+    anchor_m = curves_vs_e_rev[-1]
+    e_ref = e_revs[-1]
+    guide = [errors[e_ref][anchor_m] * e_ref / e for e in e_revs]
+    ax.loglog(e_revs, guide, "k-", lw=1.0, label="∝ |E|⁻¹")
+    ax.set_xlabel("|E±| (E+ = -E-)")
+    ax.set_ylabel("mean |v_DSTD(1) - v_exact(1)|")
+    ax.set_title("End-potential error against |E±| (cf. paper Fig. 3b)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.text(0.01, 0.01, setup, fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    png_e_rev = _save_figure(fig, out_dir / "error_vs_erev.png")
+    plt.close(fig)
+
+    table = {f"{e:g}": {str(m): err for m, err in row.items()} for e, row in errors.items()}
+    data = {"setup": setup, "errors": table, "png": [str(png_steps), str(png_e_rev)]}
+    tmp = out_dir / ".end_potential_errors.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(out_dir / "end_potential_errors.json")
+    return {"errors": errors, "error_vs_steps": png_steps, "error_vs_erev": png_e_rev}

@@ -13,6 +13,7 @@ layer ``l`` fires. The input spikes (layer 0) rise at ``T (1 + t_j)`` and are he
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ PFET_HVT = "sky130_fd_pr__pfet_01v8_hvt"
 
 #: Diffusion extension beyond the gate, µm (xschem's sky130 default: ad = as = W * 0.29 µm).
 DIFFUSION_LENGTH = 0.29
+#: Half the uncontacted diffusion shared by two stacked gates (poly spacing 0.21 µm), µm: the
+#: internal node of a series pair (selector and memory transistor) as a layout would draw it.
+SHARED_DIFFUSION_LENGTH = 0.105
 
 
 @dataclass(frozen=True)
@@ -100,20 +104,31 @@ def _fmt(value: float) -> str:
     return f"{value:.9g}"
 
 
-def mosfet(name: str, drain: str, gate: str, source: str, bulk: str, model: str, size: TransistorSize) -> str:
-    """One sky130 transistor instance with xschem's default drain/source geometry (sizes in µm)."""
-    area = size.w * DIFFUSION_LENGTH
-    perimeter = 2 * (size.w + DIFFUSION_LENGTH)
+def mosfet(
+    name: str, drain: str, gate: str, source: str, bulk: str, model: str, size: TransistorSize,
+    *, shared_drain: bool = False, shared_source: bool = False,
+) -> str:
+    """One sky130 transistor instance (sizes in µm) with its drain/source junction geometry.
+
+    Contacted sides get xschem's default ``W x 0.29 µm``; a side ``shared`` with a stacked neighbour
+    (no contact) gets ``W x 0.105 µm`` with no outer sidewall, which sets its junction capacitance.
+    """
+    def geometry(shared: bool) -> tuple[float, float]:
+        length = SHARED_DIFFUSION_LENGTH if shared else DIFFUSION_LENGTH
+        perimeter = size.w + 2 * length if shared else 2 * (size.w + length)
+        return size.w * length, perimeter
+
+    (ad, pd), (as_, ps) = geometry(shared_drain), geometry(shared_source)
     return (
         f"X{name} {drain} {gate} {source} {bulk} {model} W={_fmt(size.w)} L={_fmt(size.l)} "
-        f"ad={_fmt(area)} as={_fmt(area)} pd={_fmt(perimeter)} ps={_fmt(perimeter)} nf=1"
+        f"ad={_fmt(ad)} as={_fmt(as_)} pd={_fmt(pd)} ps={_fmt(ps)} nf=1"
     )
 
 
 def pwl_source(name: str, node: str, points: Sequence[tuple[float, float]]) -> str:
     """An ideal voltage source following ``points`` (time s, voltage V), times strictly increasing."""
     times = [t for t, _ in points]
-    if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(times)):
         raise ValueError(f"PWL times of {name} must increase strictly; got {times}")
     body = " ".join(f"{_fmt(t)} {_fmt(v)}" for t, v in points)
     return f"V{name} {node} 0 PWL({body})"
@@ -141,14 +156,15 @@ def _invert(points: list[tuple[float, float]], vdd: float) -> list[tuple[float, 
 def control_points(config: CircuitConfig, layer: int) -> dict[str, list[tuple[float, float]]]:
     """PWL points of ``reset_l`` and ``phase_l`` for neuron layer ``layer``.
 
-    Reset is high until it falls over ``[l T - 2e, l T - e]`` (``e`` = edge time, so the membrane is
-    free at the window start) and rises again over ``[(l+2) T - 2e, (l+2) T - e]``. Phase rises
-    centred on ``(l+1) T`` and falls with the second reset.
+    Reset is high until it falls over ``[l T - 2e, l T - e]`` (``e`` = edge time: the membrane is
+    free before the window starts) and rises again centred on ``(l+2) T``, the end of the layer's
+    firing window, which also ends the next layer's accumulation (its input spikes fall). Phase
+    rises centred on ``(l+1) T`` and falls with the second reset.
     """
     period, edge, vdd = config.t_circ, config.edge_time, config.vdd
     t_stop = stop_time(config)
     reset_fall = layer * period - 2 * edge
-    rearm = (layer + 2) * period - 2 * edge
+    rearm = (layer + 2) * period - edge / 2
     reset = [(0.0, vdd), (reset_fall, vdd), (reset_fall + edge, 0.0)]
     if rearm < t_stop:
         reset += [(rearm, 0.0), (rearm + edge, vdd)]
@@ -160,9 +176,10 @@ def control_points(config: CircuitConfig, layer: int) -> dict[str, list[tuple[fl
 def input_points(config: CircuitConfig, spike_time: float) -> list[tuple[float, float]] | None:
     """PWL points of one input spike at normalised time ``spike_time`` (None: no spike).
 
-    A step rising over ``[T (1 + t) - e/2, T (1 + t) + e/2]``, held until it falls over
-    ``[2 T - 2e, 2 T - e]``. Spikes too late to rise before that fall (``t > 1 - 2.5 e / T``, or
-    ``+inf``) are left out: their charge, at most ``2.5 e / T`` of a full window, is neglected.
+    A step rising over ``[T (1 + t) - e/2, T (1 + t) + e/2]``, held until it falls centred on
+    ``2 T`` (the end of layer 1's accumulation window). Spikes too late to rise before that fall
+    (``t > 1 - e / T``, or ``+inf``) are left out: their charge, at most ``e / T`` of a full
+    window, is neglected.
     """
     period, edge = config.t_circ, config.edge_time
     if not math.isfinite(spike_time):
@@ -170,7 +187,7 @@ def input_points(config: CircuitConfig, spike_time: float) -> list[tuple[float, 
     if spike_time < 0:
         raise ValueError(f"input spike times must be >= 0 (normalised, window [0, 1]); got {spike_time}")
     centre = period * (1.0 + spike_time)
-    fall = 2 * period - 2 * edge
+    fall = 2 * period - edge / 2
     if centre + edge / 2 >= fall:
         return None
     return _step_points(
@@ -194,12 +211,13 @@ def _neuron(config: CircuitConfig, layer: int, index: int) -> list[str]:
         mosfet(f"rstn_{tag}", mem, reset, "vrest", "0", NFET, c.reset_switch),
         mosfet(f"rstp_{tag}", mem, resetb, "vrest", "vdd", PFET, c.reset_switch),
         # discharger: biased NMOS on the membrane, switched to ground by the phase signal
-        mosfet(f"disb_{tag}", mem, "vbdis", f"dis_{tag}", "0", NFET, c.discharger),
-        mosfet(f"diss_{tag}", f"dis_{tag}", phase, "0", "0", NFET, c.discharger_switch),
-        # sensing inverter: vdd - PMOS(vb_sense) - PMOS(enable) - HVT PMOS - sense - LVT NMOS - 0
-        mosfet(f"snb_{tag}", f"sa_{tag}", "vbsense", "vdd", "vdd", PFET, c.sense_pmos_bias),
-        mosfet(f"sne_{tag}", f"sb_{tag}", phaseb, f"sa_{tag}", "vdd", PFET, p),
-        mosfet(f"snp_{tag}", sense, mem, f"sb_{tag}", "vdd", PFET_HVT, c.sense_pmos_hvt),
+        mosfet(f"disb_{tag}", mem, "vbdis", f"dis_{tag}", "0", NFET, c.discharger, shared_source=True),
+        mosfet(f"diss_{tag}", f"dis_{tag}", phase, "0", "0", NFET, c.discharger_switch, shared_drain=True),
+        # sensing inverter: vdd - PMOS(vb_sense) - HVT PMOS - sense - LVT NMOS - 0; outside the firing
+        # phase an NMOS holds its output low (no enable switch in the stack: its switching would
+        # kick the HVT PMOS's source and, through the gate capacitance, the membrane)
+        mosfet(f"snb_{tag}", f"sb_{tag}", "vbsense", "vdd", "vdd", PFET, c.sense_pmos_bias, shared_drain=True),
+        mosfet(f"snp_{tag}", sense, mem, f"sb_{tag}", "vdd", PFET_HVT, c.sense_pmos_hvt, shared_source=True),
         mosfet(f"snn_{tag}", sense, mem, "0", "0", NFET_LVT, c.sense_nmos_lvt),
         mosfet(f"sno_{tag}", sense, phaseb, "0", "0", NFET, n),  # holds sense low when disabled
         # SR latch of two NOR gates: q = NOR(reset, qb), qb = NOR(sense, q)
@@ -213,8 +231,8 @@ def _neuron(config: CircuitConfig, layer: int, index: int) -> list[str]:
 
 def _nor(name: str, a: str, b: str, out: str, n: TransistorSize, p: TransistorSize) -> list[str]:
     return [
-        mosfet(f"{name}pa", f"{name}_x", a, "vdd", "vdd", PFET, p),
-        mosfet(f"{name}pb", out, b, f"{name}_x", "vdd", PFET, p),
+        mosfet(f"{name}pa", f"{name}_x", a, "vdd", "vdd", PFET, p, shared_drain=True),
+        mosfet(f"{name}pb", out, b, f"{name}_x", "vdd", PFET, p, shared_source=True),
         mosfet(f"{name}na", out, a, "0", "0", NFET, n),
         mosfet(f"{name}nb", out, b, "0", "0", NFET, n),
     ]
@@ -242,10 +260,10 @@ def _synapse(config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float,
         gate_p = f"vbp_{tag}"
         lines.append(f"Vbp_{tag} {gate_p} 0 DC {_fmt(vb_p)}")
     lines += [
-        mosfet(f"nm_{tag}", mem, gate_n, f"ns_{tag}", "0", NFET, config.synapse),
-        mosfet(f"ns_{tag}", f"ns_{tag}", spike, "0", "0", NFET, config.synapse),
-        mosfet(f"pm_{tag}", mem, gate_p, f"ps_{tag}", "vdd", PFET, config.synapse),
-        mosfet(f"ps_{tag}", f"ps_{tag}", spikeb, "vdd", "vdd", PFET, config.synapse),
+        mosfet(f"nm_{tag}", mem, gate_n, f"ns_{tag}", "0", NFET, config.synapse, shared_source=True),
+        mosfet(f"ns_{tag}", f"ns_{tag}", spike, "0", "0", NFET, config.synapse, shared_drain=True),
+        mosfet(f"pm_{tag}", mem, gate_p, f"ps_{tag}", "vdd", PFET, config.synapse, shared_source=True),
+        mosfet(f"ps_{tag}", f"ps_{tag}", spikeb, "vdd", "vdd", PFET, config.synapse, shared_drain=True),
     ]
     if config.c_spike_coupling > 0:
         lines.append(f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}")
@@ -284,6 +302,7 @@ def build_network_netlist(
         f"* {title}: layers {'-'.join(map(str, sizes))}, sky130 {config.corner}, generated by imcpnn",
         f'.include "{Path(library)}"',
         f".temp {_fmt(config.temperature)}",
+        f".options {config.spice_options}" if config.spice_options.strip() else "",
         f"Vdd vdd 0 DC {_fmt(vdd)}",
         f"Vrest vrest 0 DC {_fmt(config.v_rest)}",
         f"Vbsense vbsense 0 DC {_fmt(config.vb_sense)}",

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,22 @@ from .spice import SpiceSimulationError, model_library, run_ngspice
 
 @dataclass(frozen=True)
 class SampleJob:
-    """One sample to simulate: a unique ``key``, normalised input spike times, gate biases per layer."""
+    """One sample to simulate: a unique ``key``, normalised input spike times, gate biases per layer.
+
+    ``extra_lines`` are appended to the netlist (test fixtures such as an ideal current source).
+    """
 
     key: str
     input_times: tuple[float, ...]
     biases: tuple[LayerBiases, ...]
+    extra_lines: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key or any(c in self.key for c in "/\\\n"):
             raise ValueError(f"job key must be a non-empty name without slashes or newlines; got {self.key!r}")
         object.__setattr__(self, "input_times", tuple(float(t) for t in self.input_times))
         object.__setattr__(self, "biases", tuple(self.biases))
+        object.__setattr__(self, "extra_lines", tuple(self.extra_lines))
 
 
 @dataclass
@@ -143,7 +149,8 @@ def simulate_sample(
     folder = Path(tempfile.mkdtemp(prefix=f"imcpnn_{job.key}_")) if own_dir else Path(work_dir) / job.key
     try:
         library = library if library is not None else model_library(corner=config.corner)
-        netlist = build_network_netlist(config, job.biases, job.input_times, library, title=job.key)
+        netlist = build_network_netlist(config, job.biases, job.input_times, library, title=job.key,
+                                        extra_lines=job.extra_lines)
         data = run_ngspice(netlist.text, folder, vectors=list(netlist.vectors), timeout_s=timeout_s, name="sample")
         waveforms = {"time": data["time"]}
         for vector in netlist.vectors:
@@ -209,6 +216,12 @@ def load_waveforms(folder: Path | str, key: str) -> dict[str, np.ndarray] | None
         return {k: np.asarray(data[k], dtype=float) for k in data.files}
 
 
+def _pool_context() -> BaseContext:
+    """``fork`` where the platform has it: workers only run ngspice and numpy (never torch), and
+    fork needs no ``if __name__ == "__main__"`` guard in the caller's script; ``spawn`` elsewhere."""
+    return get_context("fork" if "fork" in get_all_start_methods() else "spawn")
+
+
 def run_samples(
     jobs: Sequence[SampleJob],
     config: CircuitConfig,
@@ -265,7 +278,7 @@ def run_samples(
             for job in todo:
                 record(simulate_sample(job, config, library=library, timeout_s=timeout_s, keep_waveforms=keep))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=_pool_context()) as pool:
                 futures = {
                     pool.submit(simulate_sample, job, config, library=library, timeout_s=timeout_s,
                                 keep_waveforms=keep): job for job in todo

@@ -14,6 +14,8 @@ SUBCOMMAND_MODULES = (
     "imcpnn.cli.demo",
     "imcpnn.cli.train",
     "imcpnn.cli.experiment",
+    "imcpnn.cli.circuit",
+    "imcpnn.cli.bench",
 )
 
 

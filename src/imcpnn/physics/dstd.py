@@ -51,7 +51,7 @@ def dense_coefficients(
     stacked = torch.cat([weight, reversal_weight], dim=0)  # [2 N_out, N_in]
     coefficients = torch.matmul(soft_spikes, stacked.t())
     g, f = coefficients.split(weight.shape[0], dim=-1)
-    return f + leak, g
+    return (f + leak if leak else f), g
 
 
 def conv_coefficients(
@@ -68,4 +68,4 @@ def conv_coefficients(
     coefficients = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2)
     coefficients = coefficients.view(batch, steps, *coefficients.shape[1:])
     g, f = coefficients.split(weight.shape[0], dim=2)
-    return f + leak, g
+    return (f + leak if leak else f), g

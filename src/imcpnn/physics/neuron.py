@@ -13,14 +13,29 @@ import torch
 # Below this |x| the series of φ and ψ are used: their error is O(x^3) (< 1e-12 here), and the
 # closed forms lose digits there (float32 cancellation in 1 - exp(-x)).
 _SERIES_LIMIT = 1e-3
+_DERIVATIVE_SERIES_LIMIT = 0.05
 
 
 def phi(x: torch.Tensor) -> torch.Tensor:
     """``φ(x) = (1 - exp(-x)) / x`` with ``φ(0) = 1`` (spec section 1), smooth and safe for autograd."""
     small = x.abs() < _SERIES_LIMIT
-    x_safe = torch.where(small, torch.ones_like(x), x)
-    series = 1.0 - x / 2.0 + x * x / 6.0
-    return torch.where(small, series, -torch.expm1(-x_safe) / x_safe)
+    x_safe = torch.where(small, 1.0, x)
+    series = 1.0 - x * (0.5 - x / 6.0)
+    return torch.where(small, series, torch.expm1(-x_safe) / -x_safe)
+
+
+def phi_derivative(x: torch.Tensor, phi_x: torch.Tensor | None = None) -> torch.Tensor:
+    """``φ'(x) = (exp(-x) - φ(x)) / x`` with ``φ'(0) = -1/2``, for ``x >= 0`` (derivative of :func:`phi`).
+
+    A fourth-order series below ``x = 0.05`` avoids the cancellation of ``exp(-x) - φ(x)``. Pass
+    ``phi_x = phi(x)`` when it is at hand, to save recomputing it.
+    """
+    small = x.abs() < _DERIVATIVE_SERIES_LIMIT
+    x_safe = torch.where(small, 1.0, x)
+    closed = torch.exp(-x_safe).sub_(phi(x_safe) if phi_x is None else phi_x).div_(x_safe)
+    del x_safe
+    series = -0.5 + x * (1.0 / 3.0 + x * (-1.0 / 8.0 + x * (1.0 / 30.0 - x / 144.0)))
+    return torch.where(small, series, closed)
 
 
 def log1p_ratio(y: torch.Tensor) -> torch.Tensor:

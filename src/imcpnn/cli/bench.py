@@ -1,0 +1,88 @@
+"""``imcpnn bench``: DSTD against the exact solver, torchdiffeq and the dense-product bound; error figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="speed and peak memory of DSTD against exact, torchdiffeq and the 2M-product bound; error figures",
+        description="One layer of 1000 neurons, inputs uniform in [0, 1], 1000 samples in batches of 100, "
+        "forward + backward: RC-Spike (M = 10) and TTFS (M = 20), exact against DSTD, for N_in = 100, 300, "
+        "1000, 3000, each case in a fresh subprocess (peak resident memory on CPU, max_memory_allocated on "
+        "CUDA); the bound (2M dense products); a torchdiffeq baseline at the tolerance that matches DSTD's "
+        "M = 10 spike-time error; DSTD's end-potential error against M and |E±| (PNGs). "
+        "See docs/benchmarks.md.",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:i]")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write every case and the summary")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder of the PNGs (runs/bench)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N_in = 1000 only, 200 samples, exact cases on batches of 25 capped at 20 s (time per sample "
+        "extrapolated, peak scaled to batch 100), small ODE run, no figures (under 3 minutes on 2 cores)",
+    )
+    parser.add_argument("--n-in", type=_int_list, default=None, metavar="LIST", help="e.g. 100,300,1000,3000")
+    parser.add_argument("--samples", type=int, default=None, help="data set size (1000; quick: 200)")
+    parser.add_argument("--batch", type=int, default=None, help="mini-batch size (100)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads in each case (torch's default)")
+    parser.add_argument(
+        "--max-case-seconds",
+        type=float,
+        default=None,
+        help="time cap per case; the remaining batches are extrapolated (default none; quick: 25)",
+    )
+    parser.add_argument("--no-ode", action="store_true", help="skip the torchdiffeq baseline")
+    parser.add_argument("--no-errors", action="store_true", help="skip the error figures (quick skips them too)")
+    parser.add_argument("--errors-only", action="store_true", help="only the error figures (Fig. 3a-b)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..benchmarks.accuracy import plot_error_figures
+    from ..benchmarks.speed import BenchSettings, format_markdown, quick_settings, run_benchmark
+
+    start = time.perf_counter()
+    if not args.errors_only:
+        settings = quick_settings() if args.quick else BenchSettings()
+        changes: dict[str, object] = {"device": args.device}
+        for name in ("samples", "batch", "threads", "max_case_seconds"):
+            if getattr(args, name) is not None:
+                changes[name] = getattr(args, name)
+        if args.n_in is not None:
+            changes["n_ins"] = args.n_in
+        if args.no_ode:
+            changes["include_ode"] = False
+        if args.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(f"--device {args.device}: CUDA is not available in this torch build or machine")
+        result = run_benchmark(settings, quick=args.quick, json_path=args.json, **changes)
+        print()
+        print(format_markdown(result))
+        print(f"\nsummary at N_in = {result['summary']['n_in']}:")
+        print(json.dumps(result["summary"], indent=2))
+        if args.json is not None:
+            print(f"written: {args.json}")
+    if args.errors_only or not (args.no_errors or args.quick):
+        figures = plot_error_figures(args.out)
+        print(f"error figures: {figures['error_vs_steps']}, {figures['error_vs_erev']}")
+    print(f"bench finished in {time.perf_counter() - start:.0f} s")
+    return 0
