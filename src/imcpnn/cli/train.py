@@ -42,6 +42,7 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     add("--gamma-q", type=float, help="weight γ2 of the TTFS firing regulariser")
     add("--weight-l2", type=float, help="weight of the L2 penalty on the weights")
     add("--early-spike-penalty", type=float, help="weight of Σ (t - 1)² over all layers")
+    add("--grad-clip", type=float, help="clip the gradient's global L2 norm to this value (default: no clip)")
     add("--augment", action=argparse.BooleanOptionalAction, default=None, help="CIFAR-10 augmentation")
     add("--max-train-samples", type=int, help="train on the first N training samples only")
     add("--data-dir", help="folder of the data set files")
@@ -79,6 +80,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         "weight_l2": args.weight_l2,
         "early_spike_penalty": args.early_spike_penalty,
         "augment": args.augment,
+        "grad_clip": args.grad_clip,
         "max_train_samples": args.max_train_samples,
         "data_dir": args.data_dir,
         "seed": args.seed,

@@ -215,6 +215,8 @@ def train(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(trained.parameters(), config.grad_clip)
             optimizer.step()
             total_loss += float(loss.detach()) * len(y)
             correct += int((losses.predict(class_times) == y).sum())
