@@ -261,7 +261,8 @@ def run_ode_baseline(
     """The ODE comparison of :func:`imcpnn.benchmarks.speed.run_benchmark`.
 
     ``settings.ode`` may set ``n_in`` (default ``settings.summary_n_in``), ``n_out`` (``settings.n_out``),
-    ``samples`` (timed, default 200), ``sweep_samples`` (50), ``rtols``, ``n_eval`` (401), ``adjoint``
+    ``samples`` (timed, default 200), ``sweep_samples`` (50), each also per model (``ttfs_n_out``, ...),
+    ``rtols``, ``n_eval`` (401), ``adjoint``
     (False), ``ttfs`` (True) and ``target_steps`` (10). For each model: a tolerance sweep in this
     process, then the ODE case and a DSTD case of the same size, each in a fresh subprocess.
     """
@@ -279,6 +280,10 @@ def run_ode_baseline(
     out: dict[str, Any] = {"n_in": n_in, "n_out": n_out, "samples": samples, "adjoint": adjoint, "models": {}}
     result["ode"] = out
     for model in models:
+        # Per-model overrides, e.g. ``ttfs_n_out``: the TTFS solve (window 4, dense output) is the slow one.
+        n_out = int(options.get(f"{model}_n_out", out["n_out"]))
+        samples = int(options.get(f"{model}_samples", out["samples"]))
+        sweep_samples = int(options.get(f"{model}_sweep_samples", options.get("sweep_samples", 50)))
         times = make_inputs(sweep_samples, n_in, settings, settings.seed + 7).cpu()
         weight = make_weight(model, n_in, n_out, settings, settings.seed + 7).cpu()
         sweep = tolerance_sweep(
@@ -303,7 +308,7 @@ def run_ode_baseline(
             case["comparison"] = "ode"
             say(format_case(case))
         result["cases"].append(ode_case)
-        entry = {**sweep, "ode_case": ode_case, "dstd_case": dstd_case}
+        entry = {**sweep, "timed_samples": samples, "ode_case": ode_case, "dstd_case": dstd_case}
         if ode_case.get("status") == "ok" and dstd_case.get("status") == "ok":
             entry["time_ratio"] = ode_case["seconds"] / dstd_case["seconds"]
             entry["memory_ratio"] = ode_case["peak_bytes"] / max(dstd_case["peak_bytes"], 1)

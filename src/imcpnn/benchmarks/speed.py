@@ -8,9 +8,9 @@ imcpnn.benchmarks.speed CASE_JSON``), so that its peak memory is its own:
 
 - CPU: the child runs with glibc's ``MALLOC_MMAP_THRESHOLD_=65536`` (large blocks are mmapped and
   returned on free, so the resident set follows the live tensors), resets its resident-set
-  high-water mark (``/proc/self/clear_refs``, value 5) after
-  imports, data creation and a warm-up on 2 samples, reads its resident set ``VmRSS`` as the
-  baseline, runs the batches, and reports ``ru_maxrss - baseline`` (``getrusage``, bytes);
+  high-water mark (``/proc/self/clear_refs``, value 5) after imports, data creation and a warm-up
+  on 2 samples, reads its resident set ``VmRSS`` as the baseline, runs the batches, and reports
+  ``VmHWM - baseline`` (bytes; ``getrusage``'s ``ru_maxrss`` where the reset is not possible);
 - CUDA: ``torch.cuda.max_memory_allocated() - memory_allocated()`` at the baseline.
 
 The bound (``method="bound"``) is the ``2M`` dense products ``[B, N_in] x [N_in, N_out]`` of the same
@@ -62,7 +62,11 @@ class BenchSettings:
     bound_repeats: int = 7
     summary_n_in: int = 1000
     include_ode: bool = True
-    ode: dict[str, Any] = field(default_factory=dict)  # settings of the torchdiffeq baseline (see .ode)
+    # settings of the torchdiffeq baseline (see .ode.run_ode_baseline); TTFS on a 100-neuron layer:
+    # its dense-output solves at the tolerances DSTD's error asks for take minutes per batch at 1000
+    ode: dict[str, Any] = field(
+        default_factory=lambda: {"ttfs_n_out": 100, "ttfs_samples": 100, "ttfs_sweep_samples": 10}
+    )
     case_timeout: float = 3600.0  # seconds before a child is killed
     threads: int | None = None  # torch intra-op threads in the children (None: torch's default)
     exact_batch: int | None = None  # run exact cases on this smaller batch, peak scaled to ``batch`` (quick)
@@ -184,13 +188,14 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _resident_bytes() -> int:
-    """Current resident set size of this process (``VmRSS``), bytes."""
+def _resident_bytes(field: str = "VmRSS") -> int:
+    """Resident set size of this process from ``/proc/self/status``, bytes: ``VmRSS`` (now) or
+    ``VmHWM`` (the high-water mark since the last reset)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def _reset_peak_resident() -> bool:
@@ -227,6 +232,10 @@ class _PeakMemory:
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             return int(torch.cuda.max_memory_allocated() - self.baseline)
+        if self.reset:
+            # VmHWM, not getrusage's ru_maxrss: the latter also keeps the peak of the forked parent's
+            # memory image from before exec (a parent holding 800 MiB made every child read >= 800 MiB).
+            return int(_resident_bytes("VmHWM") - self.baseline)
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.baseline)
 
 

@@ -116,21 +116,23 @@ def _firing_interval(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Index of the interval in which each neuron first reaches ``threshold``, and whether it does.
 
-    A value-only scan (run it under ``torch.no_grad()``) with the one-interval step; every
-    ``check_every`` intervals it stops early when every neuron has fired. Returns ``index`` (int64,
-    0 where the neuron never fires) and ``fired`` (bool), both of shape ``[B, ...]``.
+    A value-only scan (run it under ``torch.no_grad()``) with the one-interval step. Within an
+    interval of constant coefficients ``v`` relaxes monotonically towards ``g/f``, so a neuron below
+    threshold at the interval's start crosses inside it exactly when ``v`` at its end is at or above
+    threshold: no crossing time is computed here. Every ``check_every`` intervals the scan stops
+    early when every neuron has fired. Returns ``index`` (int64, 0 where the neuron never fires) and
+    ``fired`` (bool), both of shape ``[B, ...]``.
     """
     potential = torch.zeros_like(f[:, 0])
     index = torch.zeros_like(potential, dtype=torch.long)
     fired = torch.zeros_like(potential, dtype=torch.bool)
     for k, (f_k, g_k, width_k) in enumerate(zip(f.unbind(1), g.unbind(1), width.unbind(1), strict=True)):
-        delay, reachable = threshold_crossing(potential, f_k, g_k, threshold)
-        crosses = reachable & (delay <= width_k) & ~fired
+        potential = interval_step(potential, f_k, g_k, width_k)
+        crosses = (potential >= threshold) & ~fired
         index.masked_fill_(crosses, k)
         fired |= crosses
         if (k + 1) % check_every == 0 and bool(fired.all()):
             break
-        potential = interval_step(potential, f_k, g_k, width_k)
     return index, fired
 
 
