@@ -14,10 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Plots neurons driven by 1000 random input spikes (exact vs DSTD, M = 3 and 10, "
         "|E±| = 1, 2, 10), prints DSTD's mean end-potential error for M = 4 .. 64, then trains an RC-Spike "
         "MLP on digits at |E±| = 2 and an ideal one at |E±| = 100, and compares the physical model with the "
-        "ideal one mapped to |E±| = 2, with and without the scaled-ANN search. Trained models are kept in "
-        "OUT and reused by the next run.",
+        "ideal one mapped to |E±| = 2, with and without the scaled-ANN search, and ends with a short circuit "
+        "check: the 5-5-5 Iris network, ANN-to-IMC against PNN-to-IMC, model against ngspice on a few test "
+        "samples. Trained models and simulations are kept in OUT and reused by the next run.",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    parser.add_argument(
+        "--circuit-samples", type=int, default=3, help="Iris test samples simulated in ngspice (default 3; 0 skips)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     print("1000 inputs uniform in [0, 1], weights N(0, (2/sqrt(1000))^2), float64, offset 0:")
     print(format_error_table(errors))
     _topdown_against_bottomup(args.out)
+    if args.circuit_samples:
+        _circuit_check(args.out / "circuit", args.circuit_samples)
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -67,3 +73,20 @@ def _topdown_against_bottomup(out: Path, e_rev: float = 2.0, ideal_e_rev: float 
     print(f"\nDigits test accuracy at |E±| = {e_rev:g} (evaluation M = 30, spike noise 0.01):")
     for name, accuracy in rows:
         print(f"  {name:<{width}}  {100 * accuracy:6.2f} %")
+
+
+def _circuit_check(out: Path, samples: int) -> None:
+    """A short model-against-SPICE comparison of both mapping flows (the full one: ``imcpnn circuit compare``)."""
+    from ..circuit import quick_compare
+    from ..circuit.spice import SpiceToolMissingError
+
+    print(f"\nCircuit check: 5-5-5 Iris network in sky130/ngspice, {samples} test samples (cached in {out}):")
+    try:
+        result = quick_compare(out, samples=samples, log=lambda message: print(f"  {message}"))
+    except SpiceToolMissingError as error:
+        print(f"  skipped: {error}")
+        return
+    print(f"\nOutput spike-time RMSE, model against SPICE, over {result['n_samples']} samples:")
+    print(f"  ANN-to-IMC (ideal model mapped)      {result['ann_to_imc']:7.2f} ns")
+    print(f"  PNN-to-IMC (physical model mapped)   {result['pnn_to_imc']:7.2f} ns")
+    print(f"  ratio {result['ratio']:.1f}; report: {result['report']}")
