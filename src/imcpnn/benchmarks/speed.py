@@ -73,14 +73,16 @@ class BenchSettings:
 
 
 def quick_settings(**changes: Any) -> BenchSettings:
-    """``--quick``: only ``N_in = 1000``, 200 samples, a small ODE run (RC-Spike only, 100 neurons), and the
-    exact cases on batches of 25 (time per sample extrapolated to 200 samples after 20 s, peak scaled by 4)."""
+    """``--quick``: only ``N_in = 1000``, 200 samples, one torch thread, a small ODE run (RC-Spike only, 100
+    neurons), and the exact cases on batches of 25 (time per sample extrapolated to 200 samples after 20 s,
+    peak scaled by 4)."""
     base = BenchSettings(
         n_ins=(1000,),
         samples=200,
         max_case_seconds=20.0,
         exact_batch=25,
         bound_repeats=3,
+        threads=1,
         ode={"samples": 100, "n_out": 100, "sweep_samples": 20, "ttfs": False},
     )
     return replace(base, **changes)
