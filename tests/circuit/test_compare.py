@@ -1,0 +1,132 @@
+"""The comparison flow: the trained Iris networks and their samples, and compare() on a few samples."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from imcpnn.circuit import CircuitConfig, NeuronModel, compare, model_spike_times, train_iris_models
+from imcpnn.circuit.compare import balanced_order
+from imcpnn.data import encode_inputs, load_dataset
+
+
+def test_train_iris_models_returns_the_trainers_weights_and_splits(tmp_path):
+    """Short training (2 epochs): the networks' weights, the trainer's own splits and encoding, caching."""
+    models = train_iris_models(tmp_path, 2.8, -1.53, 0.15, seed=0, n_calibration=4, epochs=2, log=lambda _: None)
+    assert [np.shape(w) for w in models.ann_weights] == [(5, 5), (5, 5)]
+    assert [np.shape(w) for w in models.pnn_weights] == [(5, 5), (5, 5)]
+    assert not np.allclose(models.ann_weights[0], models.pnn_weights[0])  # two different trainings
+    splits = load_dataset("iris", seed=0, val_fraction=0.0)
+    train_x, train_y = splits.train[:]
+    test_x, test_y = splits.test[:]
+    picked = balanced_order(train_y.numpy())[:4]
+    assert sorted(np.bincount(train_y.numpy()[picked]).tolist()) == [1, 1, 2]  # every class, balanced
+    assert models.calibration_times == pytest.approx(encode_inputs("iris", train_x[picked]).double().numpy())
+    assert models.test_times == pytest.approx(encode_inputs("iris", test_x).double().numpy())
+    assert models.test_times.shape == (50, 5)
+    assert np.all(models.test_times[:, 4] == 0.0)  # the bias spike, last, at t = 0
+    assert np.array_equal(models.test_labels, test_y.numpy())
+    folders = sorted(p.name for p in (tmp_path / "models").iterdir())
+    assert len(folders) == 2 and folders[0].startswith("ann_E+100") and folders[1].startswith("pnn_E+2.8000")
+    # the checkpoints are the weights returned
+    from imcpnn.training.trainer import load_trained_model
+
+    network, config = load_trained_model(tmp_path / "models" / folders[1] / "best.pt")
+    assert (config.e_rev_pos, config.e_rev_neg, config.beta_dis) == (2.8, -1.53, 0.15)
+    first = next(network.spiking_layers()).weight.detach().numpy()
+    assert np.array_equal(first, models.pnn_weights[0])
+    # a second call loads the cached runs instead of training again
+    stamp = (tmp_path / "models" / folders[0] / "best.pt").stat().st_mtime_ns
+    again = train_iris_models(tmp_path, 2.8, -1.53, 0.15, seed=0, n_calibration=4, epochs=2, log=lambda _: None)
+    assert (tmp_path / "models" / folders[0] / "best.pt").stat().st_mtime_ns == stamp
+    assert np.array_equal(again.ann_weights[1], models.ann_weights[1])
+
+
+def test_balanced_order_alternates_the_classes():
+    assert balanced_order(np.array([2, 2, 0, 1, 0, 2])).tolist() == [2, 3, 0, 4, 1, 5]
+
+
+def _network_weights(n_hidden: int = 5, n_out: int = 5) -> list[np.ndarray]:
+    """A 5-N-M network whose hidden neurons fire at various times (mixed signs, |w| up to 0.9)."""
+    rng = np.random.default_rng(3)
+    hidden = rng.uniform(-0.5, 0.9, size=(n_hidden, 5))
+    output = rng.uniform(-0.6, 0.9, size=(n_out, n_hidden))
+    return [hidden, output]
+
+
+@pytest.mark.spice
+def test_compare_on_a_few_samples_ranks_the_physical_model_first(characterized, tmp_path):
+    """Same weights in both flows: the model with the characterised E± and β_dis predicts SPICE far
+    better than the ideal one (|E±| = 100), whatever current scale the ideal one gets."""
+    _, char = characterized
+    config = CircuitConfig(layer_sizes=(5, 3, 3))  # a smaller network than 5-5-5: faster simulations
+    weights = _network_weights(3, 3)
+    rng = np.random.default_rng(0)
+    times = np.concatenate([rng.uniform(0.0, 0.8, size=(3, 4)), np.zeros((3, 1))], axis=1)
+    scale = round(char.c_eff_f / config.c_m, 2)
+    report = compare(
+        tmp_path, ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
+        characterization=char, config=config, workers=2, fixed_scales={"ann_to_imc": (scale, scale)},
+        test_labels=np.array([0, 1]), log=lambda _: None,
+    )
+    data = json.loads((tmp_path / "report.json").read_text())
+    for key in ("lambda_n", "lambda_p", "lambda_dis", "e_rev_pos", "e_rev_neg", "beta_dis", "rmse_ns", "scales",
+                "n_samples"):
+        assert key in data
+    assert data["n_samples"] == 2
+    assert data["e_rev_pos"] == pytest.approx(char.e_rev_pos)
+    assert set(data["rmse_ns"]) == {"ann_to_imc", "pnn_to_imc"}
+    assert data["scales"]["ann_to_imc"] == {"a_pos": scale, "a_neg": scale}
+    assert 0.5 < data["scales"]["pnn_to_imc"]["a"] < 1.5
+    assert data["failed"] == {"ann_to_imc": [], "pnn_to_imc": []}
+    assert (tmp_path / "spike_time_histogram.png").stat().st_size > 5_000
+    assert (tmp_path / "worst_sample_waveforms.png").stat().st_size > 5_000
+    pnn, ann = report["rmse_ns"]["pnn_to_imc"], report["rmse_ns"]["ann_to_imc"]
+    # PNN-to-IMC: a few ns per output spike (docs/circuit.md: mostly the selectors' charge at turn-off)
+    assert math.isfinite(pnn) and pnn < 25.0
+    assert ann > 2 * pnn
+    # the ideal model is what the ANN flow compares against; it predicts other times than the PNN's
+    ideal = model_spike_times(weights, times[1:], NeuronModel.ideal())[-1]
+    physical = model_spike_times(weights, times[1:], NeuronModel("pnn", char.e_rev_pos, char.e_rev_neg,
+                                                                 char.beta_dis))[-1]
+    assert np.abs(np.clip(ideal, 0, 1) - np.clip(physical, 0, 1)).max() > 0.02
+    assert set(data["accuracy"]) == {"ann_to_imc", "pnn_to_imc"}
+    # a rerun resumes from the recorded simulations: nothing new is simulated
+    lines = {p.name: len(p.read_text().splitlines()) for p in tmp_path.glob("*.jsonl")}
+    compare(
+        tmp_path, ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
+        characterization=char, config=config, workers=2, fixed_scales={"ann_to_imc": (scale, scale)},
+        log=lambda _: None,
+    )
+    assert {p.name: len(p.read_text().splitlines()) for p in tmp_path.glob("*.jsonl")} == lines
+
+
+def test_model_membrane_traces_cross_the_threshold_at_the_model_spike_times():
+    """The plotted model traces (volts, circuit polarity) agree with the model's spike times."""
+    from imcpnn.circuit import model_membrane_traces
+    from imcpnn.circuit.netlist import firing_start
+    from imcpnn.circuit.runner import crossing_time
+
+    config = CircuitConfig()
+    weights = _network_weights()
+    times = np.array([[0.1, 0.5, 0.9, 0.3, 0.0]])
+    model = NeuronModel("pnn", 2.8, -1.53, 0.15)
+    spike_times = model_spike_times(weights, times, model)
+    time_s = np.linspace(0.0, 4e-6, 40001)
+    traces = model_membrane_traces(weights, times[0], model, config, time_s)
+    fired = 0
+    for layer, layer_times in enumerate(spike_times, start=1):
+        start = firing_start(config, layer)
+        for i, t in enumerate(layer_times[0]):
+            trace = traces[f"mem_{layer}_{i}"]
+            assert trace[time_s < (layer - 0.01) * config.t_circ] == pytest.approx(config.v_rest)
+            crossing = crossing_time(time_s, trace, config.v_switch, start, start + config.t_circ, rising=False)
+            if t < 1.0:
+                fired += 1
+                assert (crossing - start) / config.t_circ == pytest.approx(t, abs=2e-4)
+            else:
+                assert not math.isfinite(crossing) or crossing >= start + 0.999 * config.t_circ
+    assert fired >= 3

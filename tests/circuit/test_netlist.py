@@ -1,0 +1,129 @@
+"""Netlist structure of the 5-5-5 network (no simulation)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from imcpnn.circuit.config import CircuitConfig
+from imcpnn.circuit.netlist import (
+    NFET,
+    NFET_LVT,
+    PFET,
+    PFET_HVT,
+    LayerBiases,
+    build_network_netlist,
+    control_points,
+    input_points,
+    stop_time,
+)
+
+TRANSISTORS_PER_SYNAPSE = 4  # NMOS memory + selector, PMOS memory + selector
+TRANSISTORS_PER_NEURON = 20  # reset gate 2, discharger 2, sensing inverter 3 + disable 1, NOR latch 8, buffers 4
+
+
+def _biases(rng: np.random.Generator, n_out: int, n_in: int) -> LayerBiases:
+    sign = rng.integers(-1, 2, size=(n_out, n_in))  # -1, 0, +1
+    nmos = np.where(sign > 0, rng.uniform(0.45, 0.6, size=sign.shape), np.nan)
+    pmos = np.where(sign < 0, rng.uniform(1.05, 1.25, size=sign.shape), np.nan)
+    return LayerBiases(nmos, pmos)
+
+
+def _elements(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines() if line and line[0] in "XCVI"]
+
+
+def _terminals(tokens: list[str]) -> list[str]:
+    count = 4 if tokens[0][0] == "X" else 2
+    return tokens[1 : 1 + count]
+
+
+@pytest.fixture
+def network():
+    config = CircuitConfig()
+    rng = np.random.default_rng(1)
+    biases = [_biases(rng, 5, 5), _biases(rng, 5, 5)]
+    times = np.array([0.0, 0.25, 0.5, math.inf, 0.9])
+    return config, biases, times, build_network_netlist(config, biases, times, "/models/sky130_reduced.spice")
+
+
+def test_device_counts_of_the_5_5_5_network(network):
+    config, biases, _, netlist = network
+    elements = _elements(netlist.text)
+    kinds = Counter(tokens[0][0] for tokens in elements)
+    synapses = 2 * 5 * 5
+    neurons = 2 * 5
+    assert kinds["X"] == synapses * TRANSISTORS_PER_SYNAPSE + neurons * TRANSISTORS_PER_NEURON
+    models = Counter(tokens[5] for tokens in elements if tokens[0][0] == "X")
+    assert models[NFET_LVT] == neurons and models[PFET_HVT] == neurons
+    assert models[NFET] + models[PFET] + models[NFET_LVT] + models[PFET_HVT] == kinds["X"]
+    # capacitors: MIM + wire per neuron, one per spike line and its inverse, one coupling per synapse
+    assert kinds["C"] == 2 * neurons + 2 * (5 + 5) + synapses
+    n_bias = sum(int(np.isfinite(b.nmos).sum() + np.isfinite(b.pmos).sum()) for b in biases)
+    # vdd, V0, vb_sense, vb_dis, the two 'off' gate levels; 5 inputs x 2; 2 layers x 4 controls; biases
+    assert kinds["V"] == 6 + 10 + 8 + n_bias
+    assert netlist.t_stop == pytest.approx(4 * config.t_circ)
+    assert netlist.text.count(".tran") == 1
+
+
+def test_every_node_is_connected_twice_and_probed(network):
+    _, _, _, netlist = network
+    uses: Counter[str] = Counter()
+    for tokens in _elements(netlist.text):
+        uses.update(_terminals(tokens))
+    dangling = [node for node, count in uses.items() if count < 2 and node != "0"]
+    assert dangling == []
+    for layer in (1, 2):
+        for i in range(5):
+            assert f"v(mem_{layer}_{i})" in netlist.vectors
+            assert f"v(spike_{layer}_{i})" in netlist.vectors
+            assert uses[f"mem_{layer}_{i}"] >= 5 * 2 + 1  # 5 NMOS + 5 PMOS memory transistors, the MIM cap
+
+
+def test_weights_set_the_right_transistor(network):
+    _, biases, _, netlist = network
+    lines = netlist.text.splitlines()
+    for layer, bias in enumerate(biases, start=1):
+        for i in range(5):
+            for j in range(5):
+                tag = f"{layer}_{i}_{j}"
+                has_n = any(line.startswith(f"Vbn_{tag} ") for line in lines)
+                has_p = any(line.startswith(f"Vbp_{tag} ") for line in lines)
+                assert has_n == bool(np.isfinite(bias.nmos[i, j]))
+                assert has_p == bool(np.isfinite(bias.pmos[i, j]))
+                memory_n = next(line for line in lines if line.startswith(f"Xnm_{tag} "))
+                assert memory_n.split()[2] == (f"vbn_{tag}" if has_n else "vbn_off")
+
+
+def test_input_spikes_and_control_timing():
+    config = CircuitConfig()
+    period, edge = config.t_circ, config.edge_time
+    points = input_points(config, 0.25)
+    assert points is not None
+    rise = next(t for t, v in points if v == config.vdd)
+    assert rise == pytest.approx(1.25 * period + edge / 2)
+    assert input_points(config, math.inf) is None
+    assert input_points(config, 0.9999) is None  # too late to rise before the window closes
+    control = control_points(config, 1)
+    reset_low = [t for t, v in control["reset"] if v == 0.0]
+    assert min(reset_low) < period  # reset released before the accumulation window
+    assert max(reset_low) < 3 * period  # and applied again at the end of the firing window
+    phase_high = [t for t, v in control["phase"] if v == config.vdd]
+    assert min(phase_high) == pytest.approx(2 * period + edge / 2)
+    assert stop_time(config) == pytest.approx(4 * period)
+
+
+def test_bad_inputs_raise_value_errors():
+    config = CircuitConfig()
+    biases = [LayerBiases.off(5, 5), LayerBiases.off(5, 5)]
+    with pytest.raises(ValueError, match="inputs"):
+        build_network_netlist(config, biases, [0.0] * 4, "lib")
+    with pytest.raises(ValueError, match="shape"):
+        build_network_netlist(config, [LayerBiases.off(4, 5), LayerBiases.off(5, 5)], [0.0] * 5, "lib")
+    with pytest.raises(ValueError, match=">= 0"):
+        build_network_netlist(config, biases, [-0.1, 0, 0, 0, 0], "lib")
+    with pytest.raises(ValueError, match="layer_sizes"):
+        CircuitConfig(layer_sizes=(5,))
