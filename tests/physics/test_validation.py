@@ -7,8 +7,8 @@ import torch
 
 from imcpnn.functional import rc_spike_fire, rc_spike_potential, ttfs_spike_times
 
-T = torch.rand(2, 3)
-W = torch.randn(4, 3)
+T = torch.tensor([[0.1, 0.5, 0.9], [0.0, 0.7, 1.0]])  # fixed: T * 3 must leave [0, 2]
+W = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
 OK = {"e_rev_pos": 2.0, "e_rev_neg": -2.0}
 
 
