@@ -118,3 +118,18 @@ def test_error_figures_show_the_expected_trends(tmp_path):
     for row in errors.values():
         assert row["16"] < row["8"] < row["4"]  # the error falls with M
     assert errors["100"]["16"] < errors["10"]["16"] < errors["1"]["16"]  # and with |E±|
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--samples", "0"], "--samples must be a positive integer"),
+        (["--batch", "-3"], "--batch must be a positive integer"),
+        (["--max-case-seconds", "0"], "--max-case-seconds must be positive"),
+    ],
+)
+def test_bench_command_rejects_bad_settings(argv, message, capsys):
+    from imcpnn.cli.main import main
+
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err

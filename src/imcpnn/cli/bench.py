@@ -59,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmarks.speed import BenchSettings, format_markdown, quick_settings, run_benchmark
 
     start = time.perf_counter()
+    for name in ("samples", "batch", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a positive integer; got {value}")
+    if args.max_case_seconds is not None and not args.max_case_seconds > 0:
+        raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
     if not args.errors_only:
         settings = quick_settings() if args.quick else BenchSettings()
         changes: dict[str, object] = {"device": args.device}
