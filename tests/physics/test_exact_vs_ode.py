@@ -74,3 +74,26 @@ def test_ttfs_with_no_input_spikes_is_silent():
     times = torch.full((2, 5), math.inf)
     out = ttfs_spike_times(times, torch.ones(3, 5), e_rev_pos=4.0, e_rev_neg=-4.0, window=2.0)
     assert torch.isinf(out).all()
+
+
+@pytest.mark.parametrize("beta_dis", [0.0, 0.15, 0.6])
+def test_firing_ramp_matches_ode_and_reaches_threshold_at_the_fire_time(beta_dis):
+    """Spec section 2: the discharger ramp dv/dt = a (1 - β v) against scipy, and v(t_out) = 1."""
+    from scipy.integrate import solve_ivp
+
+    from imcpnn.functional import rc_spike_fire
+    from imcpnn.physics.neuron import firing_potential
+
+    rate = 1.0 if beta_dis == 0 else -math.log1p(-beta_dis) / beta_dis
+    v_end = torch.tensor([-0.5, 0.0, 0.3, 0.9], dtype=torch.float64)
+    t = torch.linspace(0.0, 1.0, 11, dtype=torch.float64)
+    ramp = firing_potential(v_end[:, None], t[None, :], beta_dis=beta_dis)
+    for i, v0 in enumerate(v_end.tolist()):
+        sol = solve_ivp(
+            lambda _t, v: rate * (1 - beta_dis * v), (0.0, 1.0), [v0], t_eval=t.numpy(), rtol=1e-11, atol=1e-12
+        )
+        np.testing.assert_allclose(ramp[i].numpy(), sol.y[0], rtol=0, atol=1e-8)
+    inside = v_end[1:]  # v_end < 0 reaches threshold only after the window (t_out is clipped to 1)
+    t_out = rc_spike_fire(inside, beta_dis=beta_dis)
+    crossed = firing_potential(inside, t_out, beta_dis=beta_dis)
+    torch.testing.assert_close(crossed, torch.ones_like(crossed), rtol=0, atol=1e-12)

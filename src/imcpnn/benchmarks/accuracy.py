@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .. import functional as fn
+from ..atomic import save_figure, write_json
 
 
 def random_layer(
@@ -106,26 +107,11 @@ def plot_membrane_traces(
     axes[0].legend(fontsize=8, loc="best")
     fig.suptitle(f"IMC-aware neurons driven by {n_in} random input spikes: exact vs DSTD")
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(out_png)
-    return out_png
+    return save_figure(fig, out_png)
 
 
 ERROR_FIGURE_E_REVS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 300.0, 1000.0)
 ERROR_FIGURE_STEPS = (2, 4, 8, 16, 32, 64, 128, 256)
-
-
-def _save_figure(fig: object, out_png: Path) -> Path:
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)  # type: ignore[attr-defined]
-    tmp.replace(out_png)
-    return out_png
 
 
 def plot_error_figures(
@@ -148,54 +134,61 @@ def plot_error_figures(
     ``∝ M^-2``), ``error_vs_erev.png`` (one curve per ``M`` in ``curves_vs_e_rev``, guide ``∝ |E|^-1``) and
     ``end_potential_errors.json``. Returns the errors and the paths.
     """
-    import json
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     e_revs = sorted({*e_revs, *curves_vs_steps})
     steps = sorted({*steps, *curves_vs_e_rev})
     errors = end_potential_errors(e_revs, steps, batch=batch, n_in=n_in, n_out=n_out, seed=seed)
     out_dir = Path(out_dir)
     setup = f"{batch} samples x {n_out} neurons, {n_in} inputs uniform in [0, 1], float64, offset 0"
 
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for e_rev in curves_vs_steps:
-        ax.loglog(steps, [errors[e_rev][m] for m in steps], "o--", ms=4, label=f"|E±| = {e_rev:g}")
-    anchor_e = curves_vs_steps[len(curves_vs_steps) // 2]
-    m_ref = steps[-1]
-    guide = [errors[anchor_e][m_ref] * (m_ref / m) ** 2 for m in steps]
-    ax.loglog(steps, guide, "k-", lw=1.0, label="∝ M⁻²")
-    ax.set_xlabel("DSTD steps M")
-    ax.set_ylabel("mean |v_DSTD(1) - v_exact(1)|")
-    ax.set_title("End-potential error against M (cf. paper Fig. 3a)", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.text(0.01, 0.01, setup, fontsize=6.5)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    png_steps = _save_figure(fig, out_dir / "error_vs_steps.png")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for m in curves_vs_e_rev:
-        ax.loglog(e_revs, [errors[e][m] for e in e_revs], "o--", ms=4, label=f"M = {m}")
-    anchor_m = curves_vs_e_rev[-1]
-    e_ref = e_revs[-1]
-    guide = [errors[e_ref][anchor_m] * e_ref / e for e in e_revs]
-    ax.loglog(e_revs, guide, "k-", lw=1.0, label="∝ |E|⁻¹")
-    ax.set_xlabel("|E±| (E+ = -E-)")
-    ax.set_ylabel("mean |v_DSTD(1) - v_exact(1)|")
-    ax.set_title("End-potential error against |E±| (cf. paper Fig. 3b)", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.text(0.01, 0.01, setup, fontsize=6.5)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    png_e_rev = _save_figure(fig, out_dir / "error_vs_erev.png")
-    plt.close(fig)
-
+    anchor_e, m_ref = curves_vs_steps[len(curves_vs_steps) // 2], steps[-1]
+    png_steps = _error_figure(
+        steps,
+        {f"|E±| = {e:g}": [errors[e][m] for m in steps] for e in curves_vs_steps},
+        ("∝ M⁻²", [errors[anchor_e][m_ref] * (m_ref / m) ** 2 for m in steps]),
+        "DSTD steps M",
+        "End-potential error against M (cf. paper Fig. 3a)",
+        setup,
+        out_dir / "error_vs_steps.png",
+    )
+    anchor_m, e_ref = curves_vs_e_rev[-1], e_revs[-1]
+    png_e_rev = _error_figure(
+        e_revs,
+        {f"M = {m}": [errors[e][m] for e in e_revs] for m in curves_vs_e_rev},
+        ("∝ |E|⁻¹", [errors[e_ref][anchor_m] * e_ref / e for e in e_revs]),
+        "|E±| (E+ = -E-)",
+        "End-potential error against |E±| (cf. paper Fig. 3b)",
+        setup,
+        out_dir / "error_vs_erev.png",
+    )
     table = {f"{e:g}": {str(m): err for m, err in row.items()} for e, row in errors.items()}
     data = {"setup": setup, "errors": table, "png": [str(png_steps), str(png_e_rev)]}
-    tmp = out_dir / ".end_potential_errors.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(out_dir / "end_potential_errors.json")
+    write_json(out_dir / "end_potential_errors.json", data)
     return {"errors": errors, "error_vs_steps": png_steps, "error_vs_erev": png_e_rev}
+
+
+def _error_figure(
+    x: Sequence[float],
+    curves: dict[str, list[float]],
+    guide: tuple[str, list[float]],
+    x_label: str,
+    title: str,
+    setup: str,
+    out_png: Path,
+) -> Path:
+    """One log-log panel of DSTD's end-potential error: dashed curves, a solid guide line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for label, values in curves.items():
+        ax.loglog(x, values, "o--", ms=4, label=label)
+    ax.loglog(x, guide[1], "k-", lw=1.0, label=guide[0])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("mean |v_DSTD(1) - v_exact(1)|")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.text(0.01, 0.01, setup, fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return save_figure(fig, out_png)

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json
+
 MODELS = ("rcspike", "ttfs")
 MMAP_THRESHOLD_BYTES = 65536
 METHODS = ("exact", "dstd", "ode")
@@ -556,16 +558,6 @@ def summarise(result: dict[str, Any], n_in: int = 1000) -> dict[str, Any]:
     return summary
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
-
-
 def run_benchmark(
     settings: BenchSettings | None = None,
     *,
@@ -601,7 +593,7 @@ def run_benchmark(
         result["summary"] = summarise(result, settings.summary_n_in)
         result["wall_seconds"] = time.perf_counter() - started
         if json_path is not None:
-            write_json_atomic(Path(json_path), result)
+            write_json(json_path, result, allow_nan=False)
 
     for n_in in settings.n_ins:
         for model in MODELS:

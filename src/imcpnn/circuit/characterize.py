@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import save_figure, write_json
 from .config import CircuitConfig
 from .netlist import NFET, PFET, LayerBiases, build_network_netlist, mosfet
-from .spice import _atomic_write_text, model_library, run_ngspice
+from .spice import model_library, run_ngspice
 
 FIT_RANGE_V = (0.43, 1.36)  # V, membrane range of the fits (paper Fig. 17, 20)
 SWEEP_STEP_V = 0.01  # V, drain step of the sweeps
@@ -251,6 +252,9 @@ def measure_firing_ramp(
     output spike crosses ``vdd / 2`` (the threshold the extracted spike times see, delays included;
     the design target is ``config.v_switch``).
     """
+    import torch
+
+    from ..functional import rc_spike_fire
     from .runner import crossing_time
 
     n_in = config.layer_sizes[-2]
@@ -269,11 +273,11 @@ def measure_firing_ramp(
         v_end = -(float(np.interp(2 * period - 2 * edge, time_s, mem)) - one.v_rest) / one.vth_circ
         crossing = crossing_time(time_s, data["v(spike_1_0)"], one.vdd / 2, 2 * period, 3 * period)
         fired = math.isfinite(crossing)
-        model = 1.0 - math.log1p(-beta_dis * v_end) / math.log1p(-beta_dis) if beta_dis > 0 else 1.0 - v_end
+        model = float(rc_spike_fire(torch.tensor(v_end, dtype=torch.float64), beta_dis=beta_dis))
         rows.append({
             "v_end": v_end,
             "t_circuit": (crossing - 2 * period) / period if fired else None,
-            "t_model": min(1.0, max(0.0, model)),
+            "t_model": model,
             "v_switch": float(np.interp(crossing, time_s, mem)) if fired else None,
         })
     return rows
@@ -376,7 +380,7 @@ def characterize(
     if out_dir is not None and set(roles) == {"nmos", "pmos", "discharger"}:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / "characterization.json", json.dumps(data, indent=1) + "\n")
+        write_json(out / "characterization.json", data, indent=1, default=None)
         if plot:
             plot_iv_curves(curves, tables, config, out / "iv_curves.png")
     return data
@@ -452,8 +456,4 @@ def plot_iv_curves(
     ax.set_title("CLM coefficient against synaptic current", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import save_figure, write_json
 from .characterize import Characterization, characterize
 from .config import CircuitConfig
 from .mapping import as_numpy, weights_to_biases
 from .model import NeuronModel, model_membrane_traces, model_spike_times
 from .runner import SampleJob, SampleResult, run_samples
-from .spice import _atomic_write_text
 
 PROBE_STEP = 0.02  # finite-difference step of the Gauss-Newton scale search
 MAX_NEWTON_STEP = 0.15  # largest Gauss-Newton move of a scale per iteration
@@ -397,7 +397,7 @@ def plot_histogram(differences_ns: dict[str, np.ndarray], rmse: dict[str, float]
     ax.set_title("Output-layer spike-time differences")
     ax.legend()
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_waveforms(
@@ -433,17 +433,7 @@ def plot_waveforms(
             ax.set_ylabel("membrane voltage [V]")
             ax.set_title(f"{title}: layer {layer} (solid SPICE, dashed model)", fontsize=9)
     fig.tight_layout()
-    _save_figure(fig, path)
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=110)
 
 
 def compare(
@@ -586,7 +576,7 @@ def compare(
     report["rmse_ratio_ann_over_pnn"] = ratio
     report["wall_time_s"] = round(time.perf_counter() - started, 1)
     report["config"] = config.to_dict()
-    _atomic_write_text(out / "report.json", json.dumps(report, indent=1, default=float) + "\n")
+    write_json(out / "report.json", report, indent=1, default=float)
     plot_histogram(differences, rmse, out / "spike_time_histogram.png")
     if worst:
         plot_waveforms(worst, config, out / "worst_sample_waveforms.png")

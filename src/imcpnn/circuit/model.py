@@ -6,7 +6,6 @@ Membrane traces are converted to volts with the circuit's polarity, ``V = V0 - v
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,14 +66,6 @@ def model_spike_times(
     return outputs
 
 
-def _firing_ramp(v_end: np.ndarray, t: np.ndarray, beta: float) -> np.ndarray:
-    """Normalised potential during the firing phase: ``dv/dt = a (1 - β v)``, ``a = -ln(1-β)/β``."""
-    if beta <= 1e-12:
-        return v_end[:, None] + t[None, :]
-    rate = -math.log1p(-beta) / beta
-    return 1.0 / beta - (1.0 / beta - v_end[:, None]) * np.exp(-rate * beta * t[None, :])
-
-
 def model_membrane_traces(
     weights: Sequence[object],
     input_times: np.ndarray,
@@ -89,6 +80,7 @@ def model_membrane_traces(
     """
     torch = _torch()
     from imcpnn.functional import rc_spike_fire, rc_spike_potential_trace
+    from imcpnn.physics.neuron import firing_potential
 
     period = config.t_circ
     time_s = np.asarray(time_s, dtype=float)
@@ -106,7 +98,8 @@ def model_membrane_traces(
             v_end = rc_spike_potential_trace(inputs, w, torch.ones(1, dtype=torch.float64),
                                              e_rev_pos=model.e_rev_pos, e_rev_neg=model.e_rev_neg)[0, :, 0]
             in_fire = (t_fire > 0) & (t_fire <= 1)
-            fire = _firing_ramp(v_end.numpy(), t_fire[in_fire], model.beta_dis)
+            t_ramp = torch.as_tensor(t_fire[in_fire], dtype=torch.float64)
+            fire = firing_potential(v_end[:, None], t_ramp[None, :], beta_dis=model.beta_dis).numpy()
             for i in range(w.shape[0]):
                 v = np.zeros_like(time_s)
                 v[in_acc] = acc[i]

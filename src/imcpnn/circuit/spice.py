@@ -17,11 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import atomic_write_text
 
 #: The transistor types the RC-Spike circuit uses (sky130 primitive subcircuits).
 TRANSISTOR_MODELS = (
@@ -172,23 +173,8 @@ def model_library(cache_dir: Path | None = None, corner: str = "tt") -> Path:
         f'.include "{cont / "models_global.spice"}"',
     ]
     body = _extract_subcircuits(source.read_text(), TRANSISTOR_MODELS)
-    _atomic_write_text(target, "\n".join(header) + "\n" + body)
+    atomic_write_text(target, "\n".join(header) + "\n" + body)
     return target
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def spiceinit_text(models: Sky130Models) -> str:
@@ -254,7 +240,7 @@ def run_ngspice(
     models = find_sky130()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(work_dir / ".spiceinit", spiceinit_text(models))
+    atomic_write_text(work_dir / ".spiceinit", spiceinit_text(models))
     data_file = f"{name}.data"
     control = [
         ".control",

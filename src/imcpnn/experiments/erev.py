@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import save_figure
 from .presets import ExperimentPreset, Workload
 from .runs import (
     ExperimentContext,
@@ -23,9 +24,7 @@ from .runs import (
     log_axis_ticks,
     make_context,
     pyplot,
-    save_figure,
-    summarise,
-    write_table,
+    write_summary,
 )
 
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "erev.csv", "erev_runs.csv", "erev.png"
@@ -68,11 +67,7 @@ def accuracy_vs_e_rev(
     for workload in context.preset.for_experiment("erev"):
         log(f"erev: {workload.name}, {len(required_runs(workload))} runs; ideal |E±| = {workload.ideal:g}")
         runs.extend(_workload_rows(context, workload))
-    summary = summarise(runs, KEYS, VALUES)
-    write_table(context.out / RUNS_CSV_NAME, runs)
-    write_table(context.out / CSV_NAME, summary)
-    plot_e_rev(summary, context.out / PNG_NAME)
-    return summary
+    return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_e_rev)
 
 
 def _workload_rows(context: ExperimentContext, workload: Workload) -> list[dict[str, Any]]:

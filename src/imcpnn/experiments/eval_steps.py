@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import save_figure
 from .presets import ExperimentPreset, Workload
 from .runs import (
     ExperimentContext,
@@ -20,9 +21,7 @@ from .runs import (
     log_axis_ticks,
     make_context,
     pyplot,
-    save_figure,
-    summarise,
-    write_table,
+    write_summary,
 )
 
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "eval_steps.csv", "eval_steps_runs.csv", "eval_steps.png"
@@ -66,11 +65,7 @@ def accuracy_vs_eval_steps(
         log(f"eval-steps: {workload.name}, {len(specs)} runs x {len(workload.eval_steps_grid)} evaluation M")
         for spec in specs:
             runs.extend(_run_rows(context, spec))
-    summary = summarise(runs, KEYS, VALUES)
-    write_table(context.out / RUNS_CSV_NAME, runs)
-    write_table(context.out / CSV_NAME, summary)
-    plot_eval_steps(summary, context.out / PNG_NAME)
-    return summary
+    return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_eval_steps)
 
 
 def _run_rows(context: ExperimentContext, spec: RunSpec) -> list[dict[str, Any]]:

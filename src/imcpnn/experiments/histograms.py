@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
+from ..atomic import save_figure
 from ..layers import SpikingConv2d, SpikingNetwork
 from .presets import ExperimentPreset, Workload
-from .runs import ExperimentContext, RunSpec, make_context, pyplot, save_figure, spike_times_per_layer, write_table
+from .runs import ExperimentContext, RunSpec, make_context, pyplot, spike_times_per_layer, write_table
 
 CSV_NAME, PNG_NAME = "histograms.csv", "histograms.png"
 

@@ -13,9 +13,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,10 +22,10 @@ from typing import Any
 
 import torch
 
+from ..atomic import write_csv
 from ..data import DataSplits, load_dataset
 from ..layers import NeuronConfig, SpikingNetwork
 from ..training import TrainConfig, evaluate_accuracy, load_trained_model, scale_search, scaled_weights, train
-from ..training.checkpoint import write_csv
 from ..training.trainer import resolve_device
 from .presets import ExperimentPreset, Workload, get_preset
 
@@ -204,22 +202,22 @@ def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def save_figure(figure: Any, path: Path, dpi: int = 120) -> Path:
-    """Save a matplotlib figure as PNG atomically (temporary file, then rename) and close it."""
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(figure)
-    return path
+def write_summary(
+    out: Path,
+    names: tuple[str, str, str],
+    runs: list[dict[str, Any]],
+    keys: Sequence[str],
+    values: Sequence[str],
+    plot: Callable[[list[dict[str, Any]], Path], Path],
+) -> list[dict[str, Any]]:
+    """Summarise ``runs`` over seeds, write ``names = (summary CSV, per-run CSV, PNG)`` in ``out``;
+    returns the summary rows."""
+    csv_name, runs_csv_name, png_name = names
+    summary = summarise(runs, keys, values)
+    write_table(out / runs_csv_name, runs)
+    write_table(out / csv_name, summary)
+    plot(summary, out / png_name)
+    return summary
 
 
 def pyplot() -> Any:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import save_figure
 from .presets import ExperimentPreset, Workload
-from .runs import RunSpec, figure_grid, log_axis_ticks, make_context, pyplot, save_figure, summarise, write_table
+from .runs import RunSpec, figure_grid, log_axis_ticks, make_context, pyplot, write_summary
 
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "steps.csv", "steps_runs.csv", "steps.png"
 KEYS = ("workload", "dataset", "model", "arch", "e_rev_pos", "e_rev_neg", "offset", "train_steps", "eval_steps")
@@ -64,11 +65,7 @@ def accuracy_vs_steps(
                 "val_accuracy": run.metrics.get("val_accuracy"), "best_epoch": run.metrics.get("best_epoch"),
                 "wall_seconds": run.metrics.get("wall_seconds"), "run_dir": str(run.directory),
             })  # fmt: skip
-    summary = summarise(runs, KEYS, VALUES)
-    write_table(context.out / RUNS_CSV_NAME, runs)
-    write_table(context.out / CSV_NAME, summary)
-    plot_steps(summary, context.out / PNG_NAME)
-    return summary
+    return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_steps)
 
 
 def plot_steps(summary: list[dict[str, Any]], path: Path) -> Path:

@@ -88,6 +88,22 @@ def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Te
     return torch.where(fires_at_once, torch.zeros_like(time), torch.clamp(time, 0.0, 1.0))
 
 
+def firing_potential(potential: torch.Tensor, time: torch.Tensor | float, *, beta_dis: float = 0.0) -> torch.Tensor:
+    """Normalised potential ``time`` into the firing phase (spec section 2), from ``v_end = potential``.
+
+    The discharger's ramp ``dv/dt = a (1 - β_dis v)``, ``a = -ln(1 - β_dis) / β_dis``, solved:
+    ``v(t) = 1/β - (1/β - v_end) (1 - β)^t``; ideal (``β_dis = 0``): ``v(t) = v_end + t``. It reaches 1
+    at :func:`rc_spike_fire`'s time. Broadcasts ``potential`` against ``time``.
+    """
+    from .validation import check_beta_dis
+
+    beta_dis = check_beta_dis(beta_dis)
+    if beta_dis == 0.0:
+        return potential + time
+    time = torch.as_tensor(time, dtype=potential.dtype, device=potential.device)
+    return 1.0 / beta_dis - (1.0 / beta_dis - potential) * torch.exp(math.log1p(-beta_dis) * time)
+
+
 def threshold_crossing(
     potential: torch.Tensor, f: torch.Tensor, g: torch.Tensor, threshold: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
