@@ -70,28 +70,22 @@ def encode(splits: DataSplits, model: SpikingNetwork, x: torch.Tensor) -> torch.
 def forward_layers(
     model: nn.Module, spike_times: torch.Tensor
 ) -> tuple[torch.Tensor, list[tuple[SpikingLayer, torch.Tensor, torch.Tensor]]]:
-    """Output spike times and ``(layer, input, output)`` of every neuron layer."""
+    """Output spike times and ``(layer, input, output)`` of every neuron layer.
+
+    The model's own forward runs (DDP needs it for gradient synchronisation); forward hooks record
+    each neuron layer's input and output.
+    """
     network = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    if isinstance(model, nn.parallel.DistributedDataParallel):
-        # DDP needs its own forward for gradient synchronisation; the layer I/O comes from hooks.
-        records: list[tuple[SpikingLayer, torch.Tensor, torch.Tensor]] = []
-        hooks = [
-            layer.register_forward_hook(lambda m, i, o: records.append((m, i[0], o)))
-            for layer in network.spiking_layers()
-        ]
-        try:
-            output = model(spike_times)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        return output, records
-    records = []
-    for module in network:
-        out = module(spike_times)
-        if isinstance(module, SpikingLayer):
-            records.append((module, spike_times, out))
-        spike_times = out
-    return spike_times, records
+    records: list[tuple[SpikingLayer, torch.Tensor, torch.Tensor]] = []
+    hooks = [
+        layer.register_forward_hook(lambda m, i, o: records.append((m, i[0], o))) for layer in network.spiking_layers()
+    ]
+    try:
+        output = model(spike_times)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return output, records
 
 
 def compute_loss(
