@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from imcpnn.circuit import CircuitConfig, NeuronModel, compare, model_spike_times, train_iris_models
-from imcpnn.circuit.compare import balanced_order
+from imcpnn.circuit import (
+    CircuitConfig,
+    NeuronModel,
+    compare,
+    model_spike_times,
+    prepare_run_folder,
+    train_iris_models,
+)
+from imcpnn.circuit.compare import balanced_order, circuit_stamp
 from imcpnn.data import encode_inputs, load_dataset
 
 
@@ -85,9 +93,9 @@ def test_compare_on_a_few_samples_ranks_the_physical_model_first(characterized, 
     assert (tmp_path / "spike_time_histogram.png").stat().st_size > 5_000
     assert (tmp_path / "worst_sample_waveforms.png").stat().st_size > 5_000
     pnn, ann = report["rmse_ns"]["pnn_to_imc"], report["rmse_ns"]["ann_to_imc"]
-    # PNN-to-IMC: a few ns per output spike (docs/circuit.md: mostly the selectors' charge at turn-off)
-    assert math.isfinite(pnn) and pnn < 25.0
-    assert ann > 2 * pnn
+    # PNN-to-IMC: a few ns (2.9 ns measured; ANN-to-IMC at C_eff / C_m: 32 ns), weights up to 0.9
+    assert math.isfinite(pnn) and pnn < 6.0
+    assert ann > 4 * pnn
     # the ideal model is what the ANN flow compares against; it predicts other times than the PNN's
     ideal = model_spike_times(weights, times[1:], NeuronModel.ideal())[-1]
     physical = model_spike_times(weights, times[1:], NeuronModel("pnn", char.e_rev_pos, char.e_rev_neg,
@@ -130,3 +138,31 @@ def test_model_membrane_traces_cross_the_threshold_at_the_model_spike_times():
             else:
                 assert not math.isfinite(crossing) or crossing >= start + 0.999 * config.t_circ
     assert fired >= 3
+
+
+def test_a_folder_simulated_with_another_circuit_is_moved_aside_not_reused(tmp_path):
+    """Cached simulations are reused only for the same circuit (config and netlist revision)."""
+    config = CircuitConfig()
+    out = tmp_path / "cmp"
+    out.mkdir()
+    # a folder from before the stamp: simulations and a characterisation of an older circuit
+    (out / "test_pnn_to_imc.jsonl").write_text('{"key": "old"}\n')
+    (out / "characterization.json").write_text(json.dumps({"config": {"layer_sizes": [5, 5, 5]}}))
+    (out / "models").mkdir()  # trained networks do not depend on the circuit: kept
+    messages: list[str] = []
+    prepare_run_folder(out, config, messages.append)
+    superseded = list(out.glob("superseded_*"))
+    assert len(superseded) == 1 and len(messages) == 1
+    assert sorted(p.name for p in superseded[0].iterdir()) == ["characterization.json", "test_pnn_to_imc.jsonl"]
+    assert (out / "models").is_dir() and not (out / "test_pnn_to_imc.jsonl").exists()
+    assert json.loads((out / "circuit.json").read_text()) == circuit_stamp(config)
+    # the same circuit again: the new simulations are kept for reuse
+    (out / "test_pnn_to_imc.jsonl").write_text('{"key": "new"}\n')
+    prepare_run_folder(out, config, messages.append)
+    assert (out / "test_pnn_to_imc.jsonl").exists() and len(messages) == 1
+    # another circuit (a config change): moved aside again, nothing deleted
+    other = replace(config, c_spike_wire=7e-15)
+    prepare_run_folder(out, other, messages.append)
+    moved = sorted(p.read_text() for p in out.glob("superseded_*/test_pnn_to_imc.jsonl"))
+    assert moved == ['{"key": "new"}\n', '{"key": "old"}\n']
+    assert json.loads((out / "circuit.json").read_text()) == circuit_stamp(other)

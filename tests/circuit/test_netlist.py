@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,8 +22,9 @@ from imcpnn.circuit.netlist import (
     stop_time,
 )
 
-TRANSISTORS_PER_SYNAPSE = 4  # NMOS memory + selector, PMOS memory + selector
-TRANSISTORS_PER_NEURON = 20  # reset gate 2, discharger 2, sensing inverter 3 + disable 1, NOR latch 8, buffers 4
+TRANSISTORS_PER_SYNAPSE = 6  # NMOS memory + selector + dummy switch, PMOS memory + selector + dummy switch
+# reset gate 2, discharger 2, sensing inverter 3 + disable 1, NOR latch 8, two inverters 4, transmission gate 2
+TRANSISTORS_PER_NEURON = 22
 
 
 def _biases(rng: np.random.Generator, n_out: int, n_in: int) -> LayerBiases:
@@ -60,8 +62,9 @@ def test_device_counts_of_the_5_5_5_network(network):
     models = Counter(tokens[5] for tokens in elements if tokens[0][0] == "X")
     assert models[NFET_LVT] == neurons and models[PFET_HVT] == neurons
     assert models[NFET] + models[PFET] + models[NFET_LVT] + models[PFET_HVT] == kinds["X"]
-    # capacitors: MIM + wire per neuron, one per spike line and its inverse, one coupling per synapse
-    assert kinds["C"] == 2 * neurons + 2 * (5 + 5) + synapses
+    # capacitors: MIM + wire per neuron, one per spike line and its inverse, two couplings per synapse
+    # (spike and spikeb lines to the membrane they cross)
+    assert kinds["C"] == 2 * neurons + 2 * (5 + 5) + 2 * synapses
     n_bias = sum(int(np.isfinite(b.nmos).sum() + np.isfinite(b.pmos).sum()) for b in biases)
     # vdd, V0, vb_sense, vb_dis, the two 'off' gate levels; 5 inputs x 2; 2 layers x 4 controls; biases
     assert kinds["V"] == 6 + 10 + 8 + n_bias
@@ -96,6 +99,35 @@ def test_weights_set_the_right_transistor(network):
                 assert has_p == bool(np.isfinite(bias.pmos[i, j]))
                 memory_n = next(line for line in lines if line.startswith(f"Xnm_{tag} "))
                 assert memory_n.split()[2] == (f"vbn_{tag}" if has_n else "vbn_off")
+
+
+def test_selectors_have_dummy_switches_on_their_internal_nodes(network):
+    """Each selector's internal node carries a dummy switch (drain = source = that node), driven by the
+    complementary word line: as wide as the selector for the NMOS pair, half as wide for the PMOS pair;
+    ``selector_dummy_nmos=None`` / ``selector_dummy_pmos=None`` remove them."""
+    config, biases, times, netlist = network
+    lines = {line.split()[0]: line.split() for line in netlist.text.splitlines() if line.startswith("X")}
+    for kind, gate, model, ratio in (("n", "spikeb_0_2", NFET, 1.0), ("p", "spike_0_2", PFET, 0.5)):
+        dummy = lines[f"X{kind}d_1_3_2"]
+        selector = lines[f"X{kind}s_1_3_2"]
+        assert dummy[1] == dummy[3] == f"{kind}s_1_3_2" == selector[1]  # drain = source = internal node
+        assert dummy[2] == gate and dummy[5] == model
+        assert float(dummy[6].split("=")[1]) == pytest.approx(float(selector[6].split("=")[1]) * ratio)
+    plain = build_network_netlist(replace(config, selector_dummy_nmos=None, selector_dummy_pmos=None), biases,
+                                  times, "/models/lib.spice")
+    assert "Xnd_" not in plain.text and "Xpd_" not in plain.text
+
+
+def test_spike_and_its_inverse_leave_the_neuron_through_matched_stages(network):
+    """spike = NOT x through an inverter, spikeb = x through an always-on transmission gate: one
+    stage each from the same node, so both word lines switch together."""
+    _, _, _, netlist = network
+    lines = {line.split()[0]: line.split() for line in netlist.text.splitlines() if line.startswith("X")}
+    inverter_n, inverter_p = lines["Xos_1_4n"], lines["Xos_1_4p"]
+    assert inverter_n[1] == inverter_p[1] == "spike_1_4" and inverter_n[2] == inverter_p[2] == "x_1_4"
+    gate_n, gate_p = lines["Xotn_1_4"], lines["Xotp_1_4"]
+    assert gate_n[1] == gate_p[1] == "spikeb_1_4" and gate_n[3] == gate_p[3] == "x_1_4"
+    assert (gate_n[2], gate_p[2]) == ("vdd", "0")  # always on
 
 
 def test_input_spikes_and_control_timing():

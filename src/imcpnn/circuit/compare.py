@@ -36,6 +36,7 @@ from .characterize import Characterization, characterize
 from .config import CircuitConfig
 from .mapping import as_numpy, weights_to_biases
 from .model import NeuronModel, model_membrane_traces, model_spike_times
+from .netlist import NETLIST_REVISION
 from .runner import SampleJob, SampleResult, run_samples
 
 PROBE_STEP = 0.02  # finite-difference step of the Gauss-Newton scale search
@@ -191,6 +192,56 @@ def train_iris_models(
         calibration_times=ann_train[balanced_order(train_labels)[:n_calibration]], test_times=ann_test,
         test_labels=labels, test_accuracy={"ann": ann_acc, "pnn": pnn_acc},
     )
+
+
+#: The stamp of the circuit a comparison folder was simulated with (:func:`prepare_run_folder`).
+RUN_STAMP = "circuit.json"
+#: What a comparison writes and reuses in its folder besides the trained models (which are keyed by
+#: their neuron parameters and do not depend on the circuit).
+_CIRCUIT_OUTPUTS = ("characterization.json", "iv_curves.png", "report.json", "spike_time_histogram.png",
+                    "worst_sample_waveforms.png", "waveforms")
+
+
+def circuit_stamp(config: CircuitConfig) -> dict[str, Any]:
+    """What the simulations of a folder depend on: the netlist generator's revision and the config."""
+    return json.loads(json.dumps({"netlist_revision": NETLIST_REVISION, "config": config.to_dict()}))
+
+
+def prepare_run_folder(out_dir: Path | str, config: CircuitConfig, log: Callable[[str], None] = print) -> Path:
+    """Make ``out_dir`` ready for a comparison of the circuit ``config``; returns it.
+
+    A folder's simulations (``*.jsonl``), characterisation and report are reused by a rerun. When
+    they were made with another circuit (another config or netlist revision, per ``circuit.json``;
+    a folder without that stamp counts as another circuit once it holds simulations), they are
+    moved, never deleted, to a new ``out_dir/superseded_<time>/`` and the comparison starts afresh. A
+    characterisation whose recorded config differs from ``config`` is moved the same way.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = circuit_stamp(config)
+    stamp_path = out / RUN_STAMP
+    old_stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else None
+    simulations = sorted(out.glob("*.jsonl"))
+    stale: list[Path] = []
+    if old_stamp != stamp and (old_stamp is not None or simulations):
+        stale = simulations + [out / name for name in _CIRCUIT_OUTPUTS if (out / name).exists()]
+    char_path = out / "characterization.json"
+    if char_path.is_file() and char_path not in stale:
+        recorded = json.loads(char_path.read_text()).get("config")
+        if recorded != stamp["config"]:
+            stale.append(char_path)
+    if stale:
+        name = f"superseded_{time.strftime('%Y%m%d-%H%M%S')}"
+        folder, k = out / name, 1
+        while folder.exists():
+            folder, k = out / f"{name}_{k}", k + 1
+        folder.mkdir()
+        for path in stale:
+            path.rename(folder / path.name)
+        log(f"{out} held results of another circuit (config or netlist revision); moved "
+            f"{', '.join(p.name for p in stale)} to {folder} and starting afresh")
+    write_json(stamp_path, stamp, indent=1)
+    return out
 
 
 def _clip_times(times: np.ndarray) -> np.ndarray:
@@ -470,9 +521,8 @@ def compare(
     report (e.g. the training runs' accuracies).
     """
     started = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     config = config or CircuitConfig()
+    out = prepare_run_folder(out_dir, config, log)
     if characterization is None:
         path = out / "characterization.json"
         if path.exists():
@@ -609,9 +659,8 @@ def quick_compare(
         raise ValueError(f"samples and calibration must be >= 1; got {samples}, {calibration}")
     check_tools()
     started = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     config = CircuitConfig()
+    out = prepare_run_folder(out_dir, config, log)
     path = out / "characterization.json"
     if path.exists():
         characterization = Characterization.load(path)

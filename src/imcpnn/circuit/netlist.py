@@ -28,6 +28,12 @@ PFET = "sky130_fd_pr__pfet_01v8"
 NFET_LVT = "sky130_fd_pr__nfet_01v8_lvt"
 PFET_HVT = "sky130_fd_pr__pfet_01v8_hvt"
 
+#: Revision of the generated circuit, stored with every comparison so that a folder simulated with an
+#: older generator is not reused (:func:`imcpnn.circuit.compare.prepare_run_folder`). 2: dummy switches
+#: on the selectors' internal nodes, matched spike/spikeb output stage, both word lines coupled to the
+#: membranes they cross. 3: NMOS dummies of full selector width (the PMOS ones stay at half).
+NETLIST_REVISION = 3
+
 #: Diffusion extension beyond the gate, µm (xschem's sky130 default: ad = as = W * 0.29 µm).
 DIFFUSION_LENGTH = 0.29
 #: Half the uncontacted diffusion shared by two stacked gates (poly spacing 0.21 µm), µm: the
@@ -196,7 +202,7 @@ def input_points(config: CircuitConfig, spike_time: float) -> list[tuple[float, 
 
 
 def _neuron(config: CircuitConfig, layer: int, index: int) -> list[str]:
-    """Membrane capacitor, reset gate, discharger, sensing inverter, SR latch and output buffers."""
+    """Membrane capacitor, reset gate, discharger, sensing inverter, SR latch and matched output stage."""
     c = config
     mem, tag = membrane_node(layer, index), f"{layer}_{index}"
     phase, phaseb, reset, resetb = f"phase_{layer}", f"phaseb_{layer}", f"reset_{layer}", f"resetb_{layer}"
@@ -223,9 +229,13 @@ def _neuron(config: CircuitConfig, layer: int, index: int) -> list[str]:
         # SR latch of two NOR gates: q = NOR(reset, qb), qb = NOR(sense, q)
         *_nor(f"nr_{tag}", reset, qb, q, n, p),
         *_nor(f"ns_{tag}", sense, q, qb, n, p),
-        # output buffers: spikeb = NOT q, spike = NOT spikeb
-        *_inverter(f"ob_{tag}", q, spikeb, n, p),
-        *_inverter(f"os_{tag}", spikeb, spike, n, p),
+        # output stage: x = NOT q; spike = NOT x through an inverter, spikeb = x through an always-on
+        # transmission gate of matched delay, so both word lines switch together (the selectors'
+        # dummy switches cancel their charge only when spike and spikeb edges coincide)
+        *_inverter(f"ob_{tag}", q, f"x_{tag}", n, p),
+        *_inverter(f"os_{tag}", f"x_{tag}", spike, c.output_nmos, c.output_pmos),
+        mosfet(f"otn_{tag}", spikeb, "vdd", f"x_{tag}", "0", NFET, c.output_nmos),
+        mosfet(f"otp_{tag}", spikeb, "0", f"x_{tag}", "vdd", PFET, c.output_pmos),
     ]
 
 
@@ -246,7 +256,8 @@ def _inverter(name: str, a: str, out: str, n: TransistorSize, p: TransistorSize)
 
 
 def _synapse(config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float, vb_p: float) -> list[str]:
-    """NMOS pair (memory transistor on the membrane, selector to ground) and PMOS pair (to vdd)."""
+    """NMOS pair (memory transistor on the membrane, selector to ground) and PMOS pair (to vdd), each with a
+    dummy switch on its internal node driven by the complementary word line (``config.selector_dummy_*``)."""
     tag = f"{layer}_{out}_{inp}"
     mem = membrane_node(layer, out)
     spike, spikeb = f"spike_{layer - 1}_{inp}", f"spikeb_{layer - 1}_{inp}"
@@ -265,8 +276,13 @@ def _synapse(config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float,
         mosfet(f"pm_{tag}", mem, gate_p, f"ps_{tag}", "vdd", PFET, config.synapse, shared_source=True),
         mosfet(f"ps_{tag}", f"ps_{tag}", spikeb, "vdd", "vdd", PFET, config.synapse, shared_drain=True),
     ]
+    if config.selector_dummy_nmos is not None:
+        lines.append(mosfet(f"nd_{tag}", f"ns_{tag}", spikeb, f"ns_{tag}", "0", NFET, config.selector_dummy_nmos))
+    if config.selector_dummy_pmos is not None:
+        lines.append(mosfet(f"pd_{tag}", f"ps_{tag}", spike, f"ps_{tag}", "vdd", PFET, config.selector_dummy_pmos))
     if config.c_spike_coupling > 0:
-        lines.append(f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}")
+        lines += [f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}",
+                  f"Ccplb_{tag} {spikeb} {mem} {_fmt(config.c_spike_coupling)}"]
     return lines
 
 

@@ -96,13 +96,19 @@ def _load_weights(path: Path) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from imcpnn.circuit import Characterization, CircuitConfig, characterize, compare, train_iris_models
+    from imcpnn.circuit import (
+        Characterization,
+        CircuitConfig,
+        characterize,
+        compare,
+        prepare_run_folder,
+        train_iris_models,
+    )
 
     if args.samples < 1 or args.calibration < 1:
         raise ValueError(f"--samples and --calibration must be >= 1; got {args.samples}, {args.calibration}")
     config = CircuitConfig()
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out: Path = prepare_run_folder(args.out, config)
     char_path = args.characterization or out / "characterization.json"
     if char_path.exists():
         characterization = Characterization.load(char_path)
