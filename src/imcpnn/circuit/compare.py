@@ -244,6 +244,18 @@ def prepare_run_folder(out_dir: Path | str, config: CircuitConfig, log: Callable
     return out
 
 
+def load_or_characterize(
+    out_dir: Path | str, config: CircuitConfig, path: Path | str | None = None, log: Callable[[str], None] = print,
+) -> Characterization:
+    """The characterisation at ``path`` (default ``out_dir/characterization.json``); when that file is
+    absent, the devices are characterised into ``out_dir``."""
+    path = Path(path) if path is not None else Path(out_dir) / "characterization.json"
+    if path.exists():
+        return Characterization.load(path)
+    log("characterising the sky130 devices ...")
+    return Characterization.from_dict(characterize(out_dir, config))
+
+
 def _clip_times(times: np.ndarray) -> np.ndarray:
     """Spike times clipped to ``[0, 1]`` (no spike, ``+inf``, counts as 1)."""
     return np.clip(np.where(np.isfinite(times), times, 1.0), 0.0, 1.0)
@@ -524,12 +536,7 @@ def compare(
     config = config or CircuitConfig()
     out = prepare_run_folder(out_dir, config, log)
     if characterization is None:
-        path = out / "characterization.json"
-        if path.exists():
-            characterization = Characterization.load(path)
-        else:
-            log("characterising the devices ...")
-            characterization = Characterization.from_dict(characterize(out, config))
+        characterization = load_or_characterize(out, config, log=log)
     calibration_times = np.atleast_2d(np.asarray(calibration_times, dtype=float))
     test_times = np.atleast_2d(np.asarray(test_times, dtype=float))
     for name, times in (("calibration_times", calibration_times), ("test_times", test_times)):
@@ -661,12 +668,7 @@ def quick_compare(
     started = time.perf_counter()
     config = CircuitConfig()
     out = prepare_run_folder(out_dir, config, log)
-    path = out / "characterization.json"
-    if path.exists():
-        characterization = Characterization.load(path)
-    else:
-        log("characterising the sky130 devices ...")
-        characterization = Characterization.from_dict(characterize(out, config))
+    characterization = load_or_characterize(out, config, log=log)
     models = train_iris_models(out, characterization.e_rev_pos, characterization.e_rev_neg,
                                characterization.beta_dis, seed=seed, n_calibration=calibration, log=log)
     report = compare(out, ann_weights=models.ann_weights, pnn_weights=models.pnn_weights,

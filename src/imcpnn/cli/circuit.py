@@ -96,25 +96,14 @@ def _load_weights(path: Path) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from imcpnn.circuit import (
-        Characterization,
-        CircuitConfig,
-        characterize,
-        compare,
-        prepare_run_folder,
-        train_iris_models,
-    )
+    from imcpnn.circuit import CircuitConfig, compare, prepare_run_folder, train_iris_models
+    from imcpnn.circuit.compare import load_or_characterize
 
     if args.samples < 1 or args.calibration < 1:
         raise ValueError(f"--samples and --calibration must be >= 1; got {args.samples}, {args.calibration}")
     config = CircuitConfig()
     out: Path = prepare_run_folder(args.out, config)
-    char_path = args.characterization or out / "characterization.json"
-    if char_path.exists():
-        characterization = Characterization.load(char_path)
-    else:
-        print("characterising the devices ...")
-        characterization = Characterization.from_dict(characterize(out, config))
+    characterization = load_or_characterize(out, config, args.characterization)
     if args.weights is not None:
         loaded = _load_weights(args.weights)
     else:
