@@ -24,11 +24,13 @@ system-deps: $(STAMP)
 demo: install
 	$(PY) -m imcpnn.cli.main demo --out runs/demo
 
-test: install
+test: install lint
 	$(PY) -m pytest -q
 
+# ruff's lint rules and its formatter, on the package and the tests (pyproject.toml holds the settings).
 lint: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
 
 clean:
 	rm -rf $(VENV) runs build .pytest_cache

@@ -6,20 +6,20 @@ are normalised (one circuit phase = 1) and ``+inf`` means "no spike". ``method="
 event-driven solution; ``method="dstd"`` the discretised one with ``steps`` intervals and grid
 ``offset``. Both work in float32 and float64, on CPU and CUDA, and are differentiable with respect
 to spike times and weights. Every bad argument raises ``ValueError`` naming it.
+
+Each function checks its arguments once here (torchdiffeq's ``_check_inputs`` pattern) and calls
+the unchecked kernel of :mod:`imcpnn.kernels`, which the layers call directly.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
-from .physics import validation as check
-from .physics.dstd import conv_coefficients, dense_coefficients, grid_intervals, soft_spike_variables
-from .physics.exact import sorted_intervals
-from .physics.integrate import end_potential, first_crossing, potential_at
-from .physics.neuron import rc_spike_fire, reversal_weight
+from . import kernels
+from . import validation as check
+from .params import NeuronParams, SolverSettings
+from .physics import neuron
 
 __all__ = [
     "min_pool2d",
@@ -27,21 +27,25 @@ __all__ = [
     "rc_spike_potential",
     "rc_spike_potential_conv2d",
     "rc_spike_potential_trace",
+    "rc_spike_times",
     "ttfs_spike_times",
     "ttfs_spike_times_conv2d",
 ]
 
-RC_SPIKE_WINDOW = 1.0  # the accumulation phase, in units of the circuit's phase length
+RC_SPIKE_WINDOW = kernels.RC_SPIKE_WINDOW
 
 
-def _check_settings(
-    e_rev_pos: float, e_rev_neg: float, leak: float, method: str, steps: int, offset: float, window: float
-) -> None:
-    check.check_reversal_potentials(e_rev_pos, e_rev_neg)
-    check.check_nonnegative("leak", leak, "the leak rate α of the membrane, 1/time")
-    check.check_method(method)
-    check.check_steps(steps)
-    check.check_offset(offset, window, steps)
+def _checked(
+    window: float, *, e_rev_pos: float, e_rev_neg: float, leak: float, method: str, steps: int, offset: float,
+    beta_dis: float = 0.0, threshold: float = 1.0,
+) -> tuple[NeuronParams, SolverSettings]:  # fmt: skip
+    """The typed parameters of a call; :class:`NeuronParams` and :class:`SolverSettings` check every value."""
+    params = NeuronParams(
+        e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, beta_dis=beta_dis, threshold=threshold, window=window
+    )
+    solver = SolverSettings(method=method, steps=steps, offset=offset)  # type: ignore[arg-type]
+    solver.check_window(window)
+    return params, solver
 
 
 def _check_conv_shapes(spike_times: torch.Tensor, weight: torch.Tensor) -> None:
@@ -57,55 +61,14 @@ def _check_conv_shapes(spike_times: torch.Tensor, weight: torch.Tensor) -> None:
     check.check_same_kind(spike_times, weight)
 
 
-def _dense_intervals(
-    spike_times: torch.Tensor,
-    weight: torch.Tensor,
-    e_rev_pos: float,
-    e_rev_neg: float,
-    leak: float,
-    method: str,
-    steps: int,
-    offset: float,
-    window: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``f, g [B, K, N_out]`` and ``start, width [B or 1, K, 1]`` of a dense layer, either method."""
-    beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
-    if method == "exact":
-        return sorted_intervals(spike_times, weight, beta_weight, leak, window)
-    start, width = grid_intervals(window, steps, offset, dtype=spike_times.dtype, device=spike_times.device)
-    f, g = dense_coefficients(soft_spike_variables(spike_times, start, width), weight, beta_weight, leak)
-    return f, g, start.view(1, -1, 1), width.view(1, -1, 1)
+def _check_dense(spike_times: torch.Tensor, weight: torch.Tensor, window: float) -> None:
+    check.check_spike_times(spike_times, window)
+    check.check_dense_shapes(spike_times, weight)
 
 
-def _conv_intervals(
-    spike_times: torch.Tensor,
-    weight: torch.Tensor,
-    e_rev_pos: float,
-    e_rev_neg: float,
-    leak: float,
-    steps: int,
-    offset: float,
-    window: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """DSTD ``f, g [B, K, C_out, H, W]`` and ``start, width [1, K, 1, 1, 1]`` of a convolution."""
-    beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
-    start, width = grid_intervals(window, steps, offset, dtype=spike_times.dtype, device=spike_times.device)
-    f, g = conv_coefficients(soft_spike_variables(spike_times, start, width), weight, beta_weight, leak)
-    return f, g, start.view(1, -1, 1, 1, 1), width.view(1, -1, 1, 1, 1)
-
-
-def _unfold_patches(spike_times: torch.Tensor, kernel: int) -> torch.Tensor:
-    """``[B, C, H, W]`` -> ``[B H W, C k k]`` patches; positions outside the image never spike (``+inf``)."""
-    pad = kernel // 2
-    padded = F.pad(spike_times, (pad, pad, pad, pad), value=math.inf)
-    patches = F.unfold(padded, kernel)  # [B, C k k, H W]
-    return patches.transpose(1, 2).reshape(-1, patches.shape[1])
-
-
-def _fold_outputs(outputs: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``[B H W, C_out]`` -> ``[B, C_out, H, W]``."""
-    batch, _, height, width = like.shape
-    return outputs.view(batch, height * width, -1).transpose(1, 2).reshape(batch, -1, height, width)
+def _check_conv(spike_times: torch.Tensor, weight: torch.Tensor, window: float) -> None:
+    check.check_spike_times(spike_times, window)
+    _check_conv_shapes(spike_times, weight)
 
 
 def rc_spike_potential(
@@ -124,13 +87,11 @@ def rc_spike_potential(
     ``spike_times``: ``[B, N_in]`` in ``[0, 1]`` or ``+inf``; ``weight``: ``[N_out, N_in]``;
     ``e_rev_pos > 0 > e_rev_neg`` (``±inf``: ideal); ``leak``: α >= 0. Returns ``[B, N_out]``.
     """
-    check.check_spike_times(spike_times, RC_SPIKE_WINDOW)
-    check.check_dense_shapes(spike_times, weight)
-    _check_settings(e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW)
-    f, g, _, width = _dense_intervals(
-        spike_times, weight, e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW
+    _check_dense(spike_times, weight, RC_SPIKE_WINDOW)
+    params, solver = _checked(
+        RC_SPIKE_WINDOW, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps, offset=offset
     )
-    return end_potential(f, g, width)
+    return kernels.rc_spike_potential(spike_times, weight, params, solver)
 
 
 def rc_spike_potential_conv2d(
@@ -149,17 +110,11 @@ def rc_spike_potential_conv2d(
     DSTD uses one convolution per layer with the grid folded into the batch; the exact method
     unfolds the input into patches (``+inf`` outside the image) and solves each as a dense neuron.
     """
-    check.check_spike_times(spike_times, RC_SPIKE_WINDOW)
-    _check_conv_shapes(spike_times, weight)
-    _check_settings(e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW)
-    if method == "exact":
-        patches = _unfold_patches(spike_times, weight.shape[-1])
-        f, g, _, width = _dense_intervals(
-            patches, weight.flatten(1), e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW
-        )
-        return _fold_outputs(end_potential(f, g, width), spike_times)
-    f, g, _, width = _conv_intervals(spike_times, weight, e_rev_pos, e_rev_neg, leak, steps, offset, RC_SPIKE_WINDOW)
-    return end_potential(f, g, width)
+    _check_conv(spike_times, weight, RC_SPIKE_WINDOW)
+    params, solver = _checked(
+        RC_SPIKE_WINDOW, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps, offset=offset
+    )
+    return kernels.rc_spike_potential_conv2d(spike_times, weight, params, solver)
 
 
 def rc_spike_potential_trace(
@@ -179,21 +134,46 @@ def rc_spike_potential_trace(
     Returns ``[B, N_out, T]``. With ``method="dstd"`` this is the DSTD model's own trajectory
     (piecewise exponential with the interval-averaged coefficients), as in the paper's Fig. 2c-d.
     """
-    check.check_spike_times(spike_times, RC_SPIKE_WINDOW)
-    check.check_dense_shapes(spike_times, weight)
+    _check_dense(spike_times, weight, RC_SPIKE_WINDOW)
     check.check_spike_times(times, RC_SPIKE_WINDOW, name="times")
-    _check_settings(e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW)
-    f, g, start, width = _dense_intervals(
-        spike_times, weight, e_rev_pos, e_rev_neg, leak, method, steps, offset, RC_SPIKE_WINDOW
+    params, solver = _checked(
+        RC_SPIKE_WINDOW, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps, offset=offset
     )
-    return potential_at(f, g, start, width, times.reshape(1, -1))
+    return kernels.rc_spike_potential_trace(spike_times, weight, times, params, solver)
 
 
-def _check_ttfs(window: float, threshold: float) -> float:
-    window = check.check_window(window)
-    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a finite number > 0 (the firing threshold Vth); got {threshold!r}")
-    return window
+def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Tensor:
+    """Firing-phase spike time of an RC-Spike neuron (spec section 2), in ``[0, 1]``.
+
+    Ideal ramp (``beta_dis = 0``): ``t = clip(1 - v_end, 0, 1)``. With the discharger's
+    non-ideality: ``t = clip(1 - ln(1 - β_dis v_end) / ln(1 - β_dis), 0, 1)``; a potential at or
+    above ``1/β_dis`` fires at once.
+    """
+    return neuron.rc_spike_fire(potential, beta_dis=check.check_beta_dis(beta_dis))
+
+
+def rc_spike_times(
+    spike_times: torch.Tensor,
+    weight: torch.Tensor,
+    *,
+    e_rev_pos: float,
+    e_rev_neg: float,
+    leak: float = 0.0,
+    beta_dis: float = 0.0,
+    method: str = "exact",
+    steps: int = 10,
+    offset: float = 0.0,
+) -> torch.Tensor:
+    """Output spike times of a dense RC-Spike layer, ``[B, N_out]`` in ``[0, 1]`` (spec section 2).
+
+    :func:`rc_spike_potential` (accumulation), then :func:`rc_spike_fire` (firing phase, ``beta_dis``).
+    """
+    _check_dense(spike_times, weight, RC_SPIKE_WINDOW)
+    params, solver = _checked(
+        RC_SPIKE_WINDOW, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps,
+        offset=offset, beta_dis=beta_dis,
+    )  # fmt: skip
+    return kernels.rc_spike_times(spike_times, weight, params, solver)
 
 
 def ttfs_spike_times(
@@ -213,14 +193,14 @@ def ttfs_spike_times(
 
     ``+inf`` where a neuron does not fire. Inputs: ``[B, N_in]`` in ``[0, window]`` or ``+inf``.
     """
-    window = _check_ttfs(window, threshold)
-    check.check_spike_times(spike_times, window)
-    check.check_dense_shapes(spike_times, weight)
-    _check_settings(e_rev_pos, e_rev_neg, leak, method, steps, offset, window)
-    f, g, start, width = _dense_intervals(
-        spike_times, weight, e_rev_pos, e_rev_neg, leak, method, steps, offset, window
-    )
-    return torch.clamp(first_crossing(f, g, start, width, threshold), min=0.0)
+    window = check.check_window(window)
+    check.check_threshold(threshold)
+    _check_dense(spike_times, weight, window)
+    params, solver = _checked(
+        window, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps, offset=offset,
+        threshold=threshold,
+    )  # fmt: skip
+    return kernels.ttfs_spike_times(spike_times, weight, params, solver)
 
 
 def ttfs_spike_times_conv2d(
@@ -237,18 +217,14 @@ def ttfs_spike_times_conv2d(
     offset: float = 0.0,
 ) -> torch.Tensor:
     """:func:`ttfs_spike_times` for a stride-1 'same' convolution: ``[B, C_out, H, W]``."""
-    window = _check_ttfs(window, threshold)
-    check.check_spike_times(spike_times, window)
-    _check_conv_shapes(spike_times, weight)
-    _check_settings(e_rev_pos, e_rev_neg, leak, method, steps, offset, window)
-    if method == "exact":
-        patches = _unfold_patches(spike_times, weight.shape[-1])
-        f, g, start, width = _dense_intervals(
-            patches, weight.flatten(1), e_rev_pos, e_rev_neg, leak, method, steps, offset, window
-        )
-        return _fold_outputs(torch.clamp(first_crossing(f, g, start, width, threshold), min=0.0), spike_times)
-    f, g, start, width = _conv_intervals(spike_times, weight, e_rev_pos, e_rev_neg, leak, steps, offset, window)
-    return torch.clamp(first_crossing(f, g, start, width, threshold), min=0.0)
+    window = check.check_window(window)
+    check.check_threshold(threshold)
+    _check_conv(spike_times, weight, window)
+    params, solver = _checked(
+        window, e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=leak, method=method, steps=steps, offset=offset,
+        threshold=threshold,
+    )  # fmt: skip
+    return kernels.ttfs_spike_times_conv2d(spike_times, weight, params, solver)
 
 
 def min_pool2d(spike_times: torch.Tensor, kernel_size: int = 2) -> torch.Tensor:

@@ -13,7 +13,15 @@ from imcpnn.functional import (
     ttfs_spike_times,
     ttfs_spike_times_conv2d,
 )
-from imcpnn.layers import NeuronConfig, SpikingConv2d, SpikingLinear, build_network, parse_arch
+from imcpnn.layers import (
+    NeuronConfig,
+    NeuronParams,
+    SolverSettings,
+    SpikingConv2d,
+    SpikingLinear,
+    build_network,
+    parse_arch,
+)
 
 
 def _unfolded_dense(times, weight):
@@ -54,7 +62,7 @@ def test_min_pool_takes_earliest_spike():
 
 @pytest.mark.parametrize("family", ["rcspike", "ttfs"])
 def test_training_mode_draws_new_offsets_and_eval_mode_does_not(family):
-    config = NeuronConfig(family=family, e_rev_pos=3.0, steps=3, eval_steps=3)
+    config = NeuronConfig(family=family, params=NeuronParams.symmetric(3.0), steps=3, eval_steps=3)
     layer = SpikingLinear(30, 8, config)
     with torch.no_grad():
         layer.weight.uniform_(0.02, 0.1) if family == "ttfs" else None
@@ -67,25 +75,29 @@ def test_training_mode_draws_new_offsets_and_eval_mode_does_not(family):
 
 
 def test_eval_steps_and_fixed_offset_settings():
-    layer = SpikingLinear(10, 4, NeuronConfig(e_rev_pos=2.0, steps=3, eval_steps=30, random_offset=False))
+    layer = SpikingLinear(
+        10, 4, NeuronConfig(params=NeuronParams.symmetric(2.0), steps=3, eval_steps=30, random_offset=False)
+    )
     layer.train()
-    assert layer.solver_settings() == {"method": "dstd", "steps": 3, "offset": 0.0}
+    assert layer.solver_settings() == SolverSettings(method="dstd", steps=3, offset=0.0)
     layer.eval()
-    assert layer.solver_settings()["steps"] == 30
+    assert layer.solver_settings().steps == 30
     times = torch.rand(5, 10)
     expected = rc_spike_potential(times, layer.weight, e_rev_pos=2.0, e_rev_neg=-2.0, method="dstd", steps=30)
     torch.testing.assert_close(layer(times), torch.clamp(1 - expected, 0, 1))
 
 
 def test_exact_solver_layer_matches_functional():
-    conv = SpikingConv2d(2, 3, config=NeuronConfig(e_rev_pos=2.0, solver="exact"))
+    conv = SpikingConv2d(2, 3, config=NeuronConfig(params=NeuronParams.symmetric(2.0), solver="exact"))
     times = torch.rand(1, 2, 4, 4)
     expected = rc_spike_potential_conv2d(times, conv.weight, e_rev_pos=2.0, e_rev_neg=-2.0)
     torch.testing.assert_close(conv(times), torch.clamp(1 - expected, 0, 1))
 
 
 def test_spike_noise_stays_in_window_and_keeps_silent_neurons():
-    layer = SpikingLinear(5, 50, NeuronConfig(family="ttfs", e_rev_pos=3.0, window=2.0, spike_noise=0.5))
+    layer = SpikingLinear(
+        5, 50, NeuronConfig(family="ttfs", params=NeuronParams.symmetric(3.0, window=2.0), spike_noise=0.5)
+    )
     with torch.no_grad():
         layer.weight.zero_()
         layer.weight[:25] = 1.0
@@ -113,7 +125,9 @@ def test_builder_rejects_bad_strings(arch):
 def test_set_config_changes_every_layer():
     net = build_network("20-10-5", e_rev_pos=100.0)
     net.set_config(e_rev_pos=2.0, eval_steps=30)
-    assert all(layer.config.e_rev_pos == 2.0 and layer.config.e_rev_neg == -2.0 for layer in net.spiking_layers())
+    assert all(
+        layer.config.params.e_rev_pos == 2.0 and layer.config.params.e_rev_neg == -2.0 for layer in net.spiking_layers()
+    )
 
 
 def test_ttfs_network_fires_after_initialisation():

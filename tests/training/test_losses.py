@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from imcpnn.layers import NeuronConfig, SpikingConv2d, SpikingLinear
+from imcpnn.layers import NeuronConfig, NeuronParams, SpikingConv2d, SpikingLinear
 from imcpnn.training import losses
 
 
@@ -40,7 +40,7 @@ def _brute_force_q(weight, t_in, t_out):
 
 
 def test_firing_regulariser_counts_inputs_before_each_spike():
-    layer = SpikingLinear(6, 4, NeuronConfig(family="ttfs", e_rev_pos=3.0))
+    layer = SpikingLinear(6, 4, NeuronConfig(family="ttfs", params=NeuronParams.symmetric(3.0)))
     t_in = torch.tensor([[0.1, 0.5, math.inf, 1.0, 0.2, 2.0], [0.3, 0.3, 0.3, 0.3, 0.3, 0.3]])
     t_out = torch.tensor([[0.4, math.inf, 1.5, 0.05], [0.3, 0.31, 1.0, math.inf]])
     q = losses.firing_regulariser([(layer, t_in, t_out)])
@@ -50,7 +50,7 @@ def test_firing_regulariser_counts_inputs_before_each_spike():
 
 
 def test_firing_regulariser_of_conv_matches_unfolded_dense():
-    layer = SpikingConv2d(2, 3, config=NeuronConfig(family="ttfs", e_rev_pos=3.0))
+    layer = SpikingConv2d(2, 3, config=NeuronConfig(family="ttfs", params=NeuronParams.symmetric(3.0)))
     t_in = 2 * torch.rand(2, 2, 4, 4)
     t_out = 2 * torch.rand(2, 3, 4, 4)
     q = losses.firing_regulariser([(layer, t_in, t_out)]).item()

@@ -14,7 +14,7 @@ QUICK = {"dataset": "digits", "arch": "64-20-10", "epochs": 2, "max_train_sample
 
 
 def _train(tmp_path, name, **changes):
-    config = TrainConfig(**{**QUICK, **changes, "out": str(tmp_path / name)})
+    config = TrainConfig.from_flags(**{**QUICK, **changes, "out": str(tmp_path / name)})
     return train(config, progress=False, log=lambda s: None)
 
 
@@ -48,7 +48,7 @@ def test_same_seed_same_result_on_cpu(tmp_path):
 def test_resume_continues_an_interrupted_run_exactly(tmp_path):
     straight = _train(tmp_path, "straight", epochs=3)
     _train(tmp_path, "resumed", epochs=1)  # "interrupted" after one epoch
-    config = TrainConfig(**{**QUICK, "epochs": 3, "out": str(tmp_path / "resumed")})
+    config = TrainConfig.from_flags(**{**QUICK, "epochs": 3, "out": str(tmp_path / "resumed")})
     resumed = train(config, resume=True, progress=False, log=lambda s: None)
     a = load_checkpoint(tmp_path / "straight" / "last.pt")
     b = load_checkpoint(tmp_path / "resumed" / "last.pt")
@@ -59,7 +59,7 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path):
 
 def test_resume_refuses_other_settings(tmp_path):
     _train(tmp_path, "run", epochs=1)
-    config = TrainConfig(**{**QUICK, "lr": 0.5, "out": str(tmp_path / "run")})
+    config = TrainConfig.from_flags(**{**QUICK, "lr": 0.5, "out": str(tmp_path / "run")})
     with pytest.raises(ValueError, match="other settings"):
         train(config, resume=True, progress=False, log=lambda s: None)
 
@@ -68,7 +68,7 @@ def test_toml_config_equals_flags(tmp_path):
     toml = tmp_path / "run.toml"
     toml.write_text(
         '[train]\ndataset = "digits"\narch = "64-20-10"\nepochs = 1\nmax-train-samples = 100\n'
-        f'seed = 3\ne_rev_pos = 3.0\nout = "{tmp_path / "toml"}"\n'
+        f'seed = 3\ne-rev = 3.0\nout = "{tmp_path / "toml"}"\n'
     )
     assert main(["train", "--config", str(toml), "--no-progress"]) == 0
     flags = [
@@ -97,10 +97,10 @@ def test_toml_config_equals_flags(tmp_path):
 
 
 def test_eval_maps_to_other_reversal_potentials_and_searches_scales(tmp_path):
-    _train(tmp_path, "ideal", e_rev_pos=100.0, epochs=1)
+    _train(tmp_path, "ideal", e_rev=100.0, epochs=1)
     result = evaluate_checkpoint(
         tmp_path / "ideal" / "best.pt", e_rev_pos=1.0, eval_steps=8, do_scale_search=True, scales=[0.5, 1.0, 1.5]
-    )
+    ).to_dict()
     assert result["evaluated_with"]["e_rev_pos"] == 1.0 and result["evaluated_with"]["e_rev_neg"] == -1.0
     assert result["trained_with"]["e_rev_pos"] == 100.0
     assert len(result["scale_grid"]) == 9
@@ -112,12 +112,14 @@ def test_eval_maps_to_other_reversal_potentials_and_searches_scales(tmp_path):
         if (p["a_pos"], p["a_neg"]) == (result["scales"]["a_pos"], result["scales"]["a_neg"])
     )
     model, config = load_trained_model(tmp_path / "ideal" / "best.pt")
-    assert config.e_rev_pos == 100.0 and model.config.e_rev_pos == 100.0
+    assert config.neuron.params.e_rev_pos == 100.0 and model.config.params.e_rev_pos == 100.0
 
 
 def test_iris_circuit_network_uses_three_of_five_outputs(tmp_path):
     metrics = train(
-        TrainConfig(dataset="iris", epochs=2, seed=0, out=str(tmp_path / "iris")), progress=False, log=lambda s: None
+        TrainConfig.from_flags(dataset="iris", epochs=2, seed=0, out=str(tmp_path / "iris")),
+        progress=False,
+        log=lambda s: None,
     )
     assert metrics["config"]["arch"] == "5-5-5" and not math.isnan(metrics["test_accuracy"])
 

@@ -42,31 +42,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _topdown_against_bottomup(out: Path, e_rev: float = 2.0, ideal_e_rev: float = 100.0) -> None:
+def _topdown_against_bottomup(out: Path, e_rev: float = 2.0) -> None:
     """The quick preset end to end: the physical model trained at ``e_rev`` against the ideal model
-    (trained at ``ideal_e_rev``) mapped to ``e_rev``, without and with the scaled-ANN search."""
+    (trained at the family's ideal ``|E±|``, 100) mapped to ``e_rev``, without and with the scaled-ANN search."""
+    from ..families import get_family
     from ..training import TrainConfig, evaluate_checkpoint, train
 
+    ideal_e_rev = get_family("rcspike").ideal_e_rev
     common = {"dataset": "digits", "model": "rcspike", "arch": "64-100-10", "steps": 4, "epochs": 8, "seed": 1}
     print("\nTraining the RC-Spike MLP 64-100-10 on digits (8 epochs, DSTD M=4, random offsets):")
     physical = train(
-        TrainConfig(**common, e_rev_pos=e_rev, out=str(out / f"digits_erev{e_rev:g}")), resume=True, progress=False
+        TrainConfig.from_flags(**common, e_rev=e_rev, out=str(out / f"digits_erev{e_rev:g}")),
+        resume=True,
+        progress=False,
     )
     print(f"\nTraining the ideal model at |E±| = {ideal_e_rev:g}:")
     ideal = train(
-        TrainConfig(**common, e_rev_pos=ideal_e_rev, out=str(out / f"digits_erev{ideal_e_rev:g}")),
+        TrainConfig.from_flags(**common, e_rev=ideal_e_rev, out=str(out / f"digits_erev{ideal_e_rev:g}")),
         resume=True,
         progress=False,
     )
     mapped = evaluate_checkpoint(out / f"digits_erev{ideal_e_rev:g}" / "best.pt", e_rev_pos=e_rev, do_scale_search=True)
-    scales = mapped["scales"]
+    scaled = mapped.scaled
+    if scaled is None:
+        raise RuntimeError("the scale search returned no result")
     rows = [
         (f"PNN: trained at |E±| = {e_rev:g}", physical["test_accuracy"]),
-        (f"ANN: trained at |E±| = {ideal_e_rev:g}, run at {e_rev:g}", mapped["test_accuracy"]),
-        (
-            f"scaled ANN (a+ {scales['a_pos']:.1f}, a- {scales['a_neg']:.1f}), run at {e_rev:g}",
-            mapped["scaled_test_accuracy"],
-        ),
+        (f"ANN: trained at |E±| = {ideal_e_rev:g}, run at {e_rev:g}", mapped.test_accuracy),
+        (f"scaled ANN (a+ {scaled.a_pos:.1f}, a- {scaled.a_neg:.1f}), run at {e_rev:g}", scaled.test_accuracy),
         (f"(ideal model at its own |E±| = {ideal_e_rev:g})", ideal["test_accuracy"]),
     ]
     width = max(len(name) for name, _ in rows)

@@ -8,89 +8,26 @@ from pathlib import Path
 from typing import Any
 
 
-def _e_rev_pair(values: list[float] | None) -> tuple[float | None, float | None]:
-    """``--e-rev 2`` -> ``(2, -2)``; ``--e-rev 2.8 -1.53`` -> ``(2.8, -1.53)``."""
-    if not values:
-        return None, None
-    if len(values) == 1:
-        return abs(values[0]), -abs(values[0])
-    if len(values) == 2:
-        return values[0], values[1]
-    raise ValueError(f"--e-rev takes one value (symmetric |E±|) or two (E+ E-); got {len(values)}")
-
-
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    add("--config", type=Path, help="TOML file with the same settings as the flags (flags win)")
-    add("--dataset", help="iris, digits, fashion-mnist or cifar10 (default digits)")
-    add("--model", choices=["rcspike", "ttfs"], help="neuron family (default rcspike)")
-    add("--arch", help="architecture string, e.g. 64-100-10 or 3x32x32:C64-C64-P-512-10 (default: per data set)")
-    add("--e-rev", type=float, nargs="+", metavar="E", help="|E±| (symmetric) or the pair E+ E- (default 2)")
-    add("--beta-dis", type=float, help="discharger non-ideality β_dis in [0, 1) (default 0)")
-    add("--solver", choices=["dstd", "exact"], help="solver in training (default dstd)")
-    add("--steps", type=int, help="DSTD steps M in training (default 4)")
-    add("--offset", choices=["random", "fixed"], help="DSTD grid offset in training (default random)")
-    add("--eval-steps", type=int, help="DSTD steps in evaluation (default 30 RC-Spike, 60 TTFS)")
-    add("--window", type=float, help="TTFS time window (default 4)")
-    add("--epochs", type=int)
-    add("--batch-size", type=int)
-    add("--lr", type=float, help="Adam learning rate")
-    add("--spike-noise", type=float, help="σ of the spike-time noise on every layer (default 0.01)")
-    add("--tau-soft", type=float, help="softmax temperature τ_soft of the loss")
-    add("--gamma-temporal", type=float, help="weight γ1 of the temporal penalty")
-    add("--t-ref", type=float, help="reference time of the temporal penalty")
-    add("--gamma-q", type=float, help="weight γ2 of the TTFS firing regulariser")
-    add("--weight-l2", type=float, help="weight of the L2 penalty on the weights")
-    add("--early-spike-penalty", type=float, help="weight of Σ (t - 1)² over all layers")
-    add("--grad-clip", type=float, help="clip the gradient's global L2 norm to this value (default: no clip)")
-    add("--augment", action=argparse.BooleanOptionalAction, default=None, help="CIFAR-10 augmentation")
-    add("--max-train-samples", type=int, help="train on the first N training samples only")
-    add("--data-dir", help="folder of the data set files")
-    add("--seed", type=int)
-    add("--device", help="cpu, cuda or cuda:N (default cpu)")
-    add("--out", help="output folder (default runs/train)")
-    add("--resume", action="store_true", help="continue from OUT/last.pt")
-    add("--no-progress", action="store_true", help="no progress bar")
-    add("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)")
+    from ..training.flags import add_train_flags
+
+    parser.add_argument("--config", type=Path, help="TOML file with the same settings as the flags (flags win)")
+    add_train_flags(parser)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~imcpnn.training.TrainConfig` of the flags, over the TOML file's settings when given."""
     from ..training import TrainConfig
+    from ..training.flags import flags_from_args, read_toml
 
-    e_pos, e_neg = _e_rev_pair(args.e_rev)
-    flags = {
-        "dataset": args.dataset,
-        "model": args.model,
-        "arch": args.arch,
-        "e_rev_pos": e_pos,
-        "e_rev_neg": e_neg,
-        "beta_dis": args.beta_dis,
-        "solver": args.solver,
-        "steps": args.steps,
-        "eval_steps": args.eval_steps,
-        "window": args.window,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "spike_noise": args.spike_noise,
-        "tau_soft": args.tau_soft,
-        "gamma_temporal": args.gamma_temporal,
-        "t_ref": args.t_ref,
-        "gamma_q": args.gamma_q,
-        "weight_l2": args.weight_l2,
-        "early_spike_penalty": args.early_spike_penalty,
-        "augment": args.augment,
-        "grad_clip": args.grad_clip,
-        "max_train_samples": args.max_train_samples,
-        "data_dir": args.data_dir,
-        "seed": args.seed,
-        "device": args.device,
-        "out": args.out,
-        "random_offset": None if args.offset is None else args.offset == "random",
-    }
-    if args.config is not None:
-        return TrainConfig.from_toml(args.config, **flags)
-    return TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    settings = read_toml(args.config) if args.config is not None else {}
+    settings.update(flags_from_args(args))
+    return TrainConfig.from_flags(**settings)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -105,15 +42,16 @@ def run_train(args: argparse.Namespace) -> int:
     if metrics:
         print(
             f"test accuracy {metrics['test_accuracy']:.4f}  train accuracy {metrics['train_accuracy']:.4f}  "
-            f"({metrics['epochs']} epochs, {metrics['wall_seconds']:.1f} s; {Path(metrics['config']['out'])})"
+            f"({metrics['epochs']} epochs, {metrics['wall_seconds']:.1f} s; {Path(config.out)})"
         )
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..training import evaluate_checkpoint
+    from ..training.config import e_rev_values
 
-    e_pos, e_neg = _e_rev_pair(args.e_rev)
+    e_pos, e_neg = e_rev_values(args.e_rev) if args.e_rev else (None, None)
     result = evaluate_checkpoint(
         args.checkpoint,
         e_rev_pos=e_pos,
@@ -125,24 +63,24 @@ def run_eval(args: argparse.Namespace) -> int:
         device=args.device,
         data_dir=args.data_dir,
     )
-    settings = result["evaluated_with"]
+    evaluated = result.evaluated_with
     print(
-        f"E+ {settings['e_rev_pos']:g}  E- {settings['e_rev_neg']:g}  eval steps {settings['eval_steps']}  "
-        f"spike noise {settings['spike_noise']:g}:  test accuracy {result['test_accuracy']:.4f}"
+        f"E+ {evaluated.params.e_rev_pos:g}  E- {evaluated.params.e_rev_neg:g}  "
+        f"eval steps {evaluated.steps_for(training=False)}  spike noise {evaluated.spike_noise:g}:  "
+        f"test accuracy {result.test_accuracy:.4f}"
     )
-    if args.scale_search:
-        scales = result["scales"]
+    if result.scaled is not None:
+        scaled = result.scaled
         print(
-            f"scaled (a+ {scales['a_pos']:.1f}, a- {scales['a_neg']:.1f}, searched on {scales['searched_on']}): "
-            f"test accuracy {result['scaled_test_accuracy']:.4f}"
+            f"scaled (a+ {scaled.a_pos:.1f}, a- {scaled.a_neg:.1f}, searched on {scaled.searched_on}): "
+            f"test accuracy {scaled.test_accuracy:.4f}"
         )
     if args.json:
         from ..training.checkpoint import write_json
 
-        write_json(args.json, result)
+        write_json(args.json, result.to_dict())
     else:
-        result.pop("scale_grid", None)
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.to_dict(with_grid=False), indent=2))
     return 0
 
 

@@ -47,13 +47,6 @@ class DataSplits:
     input_shape: tuple[int, ...]
     classes: tuple[str, ...]
 
-    @property
-    def encoded_input_shape(self) -> tuple[int, ...]:
-        """Shape of one encoded sample: Iris gains the bias input, images keep their shape."""
-        if self.name == "iris":
-            return (self.input_shape[0] + 1,)
-        return self.input_shape
-
 
 def canonical_dataset_name(name: str) -> str:
     """Normalise a data set name (case, ``_`` for ``-``, aliases); :class:`ValueError` if unknown."""

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ..families import TTFS_T_REF, init_ttfs_weights
 from .config import NeuronConfig
 from .neurons import MinPool2d, SpikingConv2d, SpikingLayer, SpikingLinear
 
@@ -123,40 +124,21 @@ class SpikingNetwork(nn.Sequential):
         return f"arch={self.arch!r}"
 
 
-def ttfs_weight_bound(n_in: int, n_layers: int, e_rev_pos: float, t_ref: float = 3.2, w_star: float = 2.0) -> float:
-    """Upper bound ``w_max / N_in`` of the TTFS initialisation ``w ~ U(0, w_max / N_in)`` (spec section 6).
-
-    ``w_max = -4 w* L² ln(1 - β) / (β t_ref²)`` with ``β = 1/E+`` (paper eq. 107): the mean input
-    drive then makes a neuron fire after about ``t_ref / L``. ``β -> 0`` gives ``4 w* L² / t_ref²``.
-    """
-    beta = 1.0 / e_rev_pos
-    if beta >= 1.0:
-        raise ValueError(
-            f"TTFS neurons need e_rev_pos > 1 (the threshold) to fire: the potential never exceeds E+; "
-            f"got e_rev_pos={e_rev_pos:g}"
-        )
-    correction = 1.0 if beta == 0.0 else -math.log1p(-beta) / beta
-    return 4.0 * w_star * n_layers**2 * correction / (t_ref**2 * n_in)
-
-
-def init_ttfs_(network: SpikingNetwork, t_ref: float = 3.2, w_star: float = 2.0) -> None:
-    """Initialise every layer of a TTFS network with :func:`ttfs_weight_bound` (in place)."""
-    layers = list(network.spiking_layers())
-    with torch.no_grad():
-        for layer in layers:
-            fan_in = math.prod(layer.weight.shape[1:])
-            bound = ttfs_weight_bound(fan_in, len(layers), layer.config.e_rev_pos, t_ref, w_star)
-            layer.weight.uniform_(0.0, bound)
+def init_ttfs_(network: SpikingNetwork, t_ref: float = TTFS_T_REF) -> None:
+    """Initialise every layer of a network with the TTFS initialisation (:func:`imcpnn.families.ttfs_weight_bound`)."""
+    init_ttfs_weights([layer.weight for layer in network.spiking_layers()], network.config.params, t_ref)
 
 
 def build_network(arch: str, config: NeuronConfig | None = None, **settings: object) -> SpikingNetwork:
     """Build a :class:`SpikingNetwork` from an architecture string.
 
-    ``settings`` are :class:`NeuronConfig` fields (``family="ttfs"``, ``e_rev_pos=2.0``, ...). TTFS
-    networks get the paper's initialisation (:func:`init_ttfs_`).
+    ``settings`` are :class:`NeuronConfig` or :class:`~imcpnn.params.NeuronParams` fields
+    (``family="ttfs"``, ``e_rev_pos=2.0``, ...). A family with its own initialisation (TTFS: the
+    paper's, :func:`imcpnn.families.init_ttfs_weights`) gets it.
     """
-    config = (config or NeuronConfig()).with_updates(**settings) if settings else (config or NeuronConfig())
+    config = (config or NeuronConfig()).with_updates(**settings)
     network = SpikingNetwork(arch, config)
-    if config.family == "ttfs":
-        init_ttfs_(network)
+    initialise = config.neuron_family.initialise
+    if initialise is not None:
+        initialise([layer.weight for layer in network.spiking_layers()], config.params)
     return network

@@ -5,8 +5,8 @@
 - :mod:`.integrate`: integration over a sequence of intervals of constant ``f, g``, shared by the
   exact and the DSTD solvers;
 - :mod:`.exact`: the exact event-driven solvers (sections 2-3);
-- :mod:`.dstd`: differentiable spike-time discretization (section 4);
-- :mod:`.validation`: argument checks that raise clear ``ValueError``s.
+- :mod:`.dstd`: differentiable spike-time discretization (section 4).
 
-The public entry points are in :mod:`imcpnn.functional`.
+Nothing here checks its arguments: :mod:`imcpnn.functional` (the public, checked entry points) and
+:mod:`imcpnn.kernels` (the unchecked layer path) call these functions.
 """

@@ -74,11 +74,8 @@ def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Te
 
     Ideal ramp (``beta_dis = 0``): ``t = clip(1 - v_end, 0, 1)``. With the discharger's
     non-ideality: ``t = clip(1 - ln(1 - β_dis v_end) / ln(1 - β_dis), 0, 1)``; a potential at or
-    above ``1/β_dis`` fires at once.
+    above ``1/β_dis`` fires at once. ``beta_dis`` is trusted (checked by the caller's boundary).
     """
-    from .validation import check_beta_dis
-
-    beta_dis = check_beta_dis(beta_dis)
     if beta_dis == 0.0:
         return torch.clamp(1.0 - potential, 0.0, 1.0)
     remaining = 1.0 - beta_dis * potential
@@ -95,9 +92,6 @@ def firing_potential(potential: torch.Tensor, time: torch.Tensor | float, *, bet
     ``v(t) = 1/β - (1/β - v_end) (1 - β)^t``; ideal (``β_dis = 0``): ``v(t) = v_end + t``. It reaches 1
     at :func:`rc_spike_fire`'s time. Broadcasts ``potential`` against ``time``.
     """
-    from .validation import check_beta_dis
-
-    beta_dis = check_beta_dis(beta_dis)
     if beta_dis == 0.0:
         return potential + time
     time = torch.as_tensor(time, dtype=potential.dtype, device=potential.device)

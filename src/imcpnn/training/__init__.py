@@ -1,20 +1,29 @@
 """Training and evaluation: losses, the trainer, checkpoints, and the top-down baselines."""
 
-from .config import DATASET_PRESETS, FAMILY_DEFAULTS, TrainConfig
-from .evaluate import DEFAULT_SCALES, evaluate_checkpoint, scale_search, scaled_weights
+from .cache import TrainedRun, finished_run, train_or_reuse
+from .config import DataSettings, LossSettings, OptimiserSettings, TrainConfig
+from .evaluate import DEFAULT_SCALES, EvalResult, evaluate_checkpoint, scale_search, scaled_weights
+from .presets import DATASET_PRESETS, TrainPreset
 from .trainer import build_model, compute_loss, evaluate_accuracy, load_trained_model, train
 
 __all__ = [
     "DATASET_PRESETS",
     "DEFAULT_SCALES",
-    "FAMILY_DEFAULTS",
+    "DataSettings",
+    "EvalResult",
+    "LossSettings",
+    "OptimiserSettings",
     "TrainConfig",
+    "TrainPreset",
+    "TrainedRun",
     "build_model",
     "compute_loss",
     "evaluate_accuracy",
     "evaluate_checkpoint",
+    "finished_run",
     "load_trained_model",
     "scale_search",
     "scaled_weights",
     "train",
+    "train_or_reuse",
 ]

@@ -1,189 +1,225 @@
-"""Training settings as one typed object, with the paper's defaults and per-data-set presets."""
+"""Training settings as one typed object composed of typed parts (data, neuron, optimiser, loss).
+
+A :class:`TrainConfig` is always complete: :meth:`TrainConfig.from_flags` fills what a user left
+out from the neuron family's defaults (:mod:`imcpnn.families`) and the data set's preset
+(:data:`imcpnn.training.presets.DATASET_PRESETS`). The flags of ``imcpnn train`` and the keys of
+its TOML files are derived from the fields here (:mod:`imcpnn.training.flags`). A run's record
+(``metrics.json``, checkpoints) is the flat dictionary of :meth:`TrainConfig.to_record`, which
+:meth:`TrainConfig.from_record` reads back, from this version or an earlier one.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ..families import get_family
 from ..layers import NeuronConfig
-
-# Paper settings per neuron family (spec section 6); the data set presets below override some.
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "rcspike": {
-        "steps": 4,
-        "lr": 1e-4,
-        "gamma_temporal": 2.6,
-        "t_ref": 0.9,
-        "gamma_q": 0.0,
-        "eval_steps": 30,
-        "e_rev": 2.0,
-    },
-    "ttfs": {
-        "steps": 20,
-        "lr": 2e-4,
-        "gamma_temporal": 0.02,
-        "t_ref": 3.2,
-        "gamma_q": 8e-6,
-        "grad_clip": 1.0,
-        "eval_steps": 60,
-        "e_rev": 2.0,
-    },
-}
-
-# Architectures and settings per data set. Digits and Iris are the quick presets (2 CPU cores,
-# minutes): they use a larger learning rate than the paper's big-data settings, since they have
-# 1300 and 100 training samples. Iris is the circuit network (spec section 6, CIRCUIT.md).
-# Digits uses τ_soft = 0.2: with the paper's 0.07 the 64-100-10 RC-Spike MLP at |E±| = 2 reached
-# 60-80 % test accuracy in 8 epochs, with 0.2 it reached 97 % (docs/results.md). Iris uses lr 3e-2
-# instead of the paper's 1e-3: with 1e-3 the 5-5-5 network reached 72 % in 300 epochs (2 steps
-# each), with 3e-2 it reached 94-100 % over seeds 0-2. TTFS on digits: with lr 1e-3 and no gradient
-# clipping training collapsed within 8 epochs (50 % test); lr 2e-4 (the paper's) with the gradient
-# norm clipped to 1 reached 79 % (docs/results.md).
-DATASET_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "iris": {
-        "rcspike": {
-            "arch": "5-5-5",
-            "lr": 3e-2,
-            "batch_size": 50,
-            "gamma_temporal": 0.1,
-            "weight_l2": 1e-2,
-            "early_spike_penalty": 0.2,
-            "epochs": 300,
-        },
-        "ttfs": {"arch": "5-20-3", "lr": 1e-3, "batch_size": 50, "window": 4.0, "epochs": 300},
-    },
-    "digits": {
-        "rcspike": {"arch": "64-100-10", "lr": 1e-3, "epochs": 30, "tau_soft": 0.2},
-        "ttfs": {"arch": "64-100-10", "epochs": 40, "window": 4.0, "tau_soft": 0.2},
-    },
-    "fashion-mnist": {
-        "rcspike": {"arch": "784-400-400-10", "epochs": 50},
-        "ttfs": {"arch": "1x28x28:C16-C16-P-C32-C32-P-128-10", "epochs": 150, "window": 4.0},
-    },
-    "cifar10": {
-        "rcspike": {"arch": "3x32x32:C64-C64-P-C128-C128-P-C256-C256-P-512-10", "epochs": 100, "augment": True},
-        "ttfs": {"arch": "3x32x32:C16-C16-P-C32-C32-P-128-10", "epochs": 150, "window": 4.0, "augment": True},
-    },
-}
+from ..params import NeuronParams, reversal_pair
 
 
-@dataclass
+def setting(default: Any, help: str, **cli: Any) -> Any:
+    """A dataclass field whose ``help`` (and optional ``flag``, ``choices``, ``metavar``) the CLI reads."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which data and how it is fed."""
+
+    dataset: str = setting("digits", "iris, digits, fashion-mnist or cifar10")
+    data_dir: str | None = setting(None, "folder of the data set files")
+    val_fraction: float | None = setting(None, "fraction of the training split held out for validation")
+    max_train_samples: int | None = setting(None, "train on the first N training samples only")
+    batch_size: int = setting(32, "mini-batch size")
+    augment: bool = setting(False, "CIFAR-10 augmentation (random crop and flip)")
+
+    def __post_init__(self) -> None:
+        _positive_int("batch_size", self.batch_size)
+        if self.max_train_samples is not None:
+            _positive_int("max_train_samples", self.max_train_samples)
+        if self.val_fraction is not None and not (0.0 <= self.val_fraction < 1.0):
+            raise ValueError(f"val_fraction must lie in [0, 1); got {self.val_fraction!r}")
+
+
+@dataclass(frozen=True)
+class OptimiserSettings:
+    """Adam and its schedule."""
+
+    epochs: int = setting(10, "training epochs")
+    lr: float = setting(1e-4, "Adam learning rate")
+    grad_clip: float | None = setting(None, "clip the gradient's global L2 norm to this value (default: no clip)")
+
+    def __post_init__(self) -> None:
+        _positive_int("epochs", self.epochs)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
+            raise ValueError(f"grad_clip must be a number > 0 (the largest gradient norm); got {self.grad_clip!r}")
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """The cost of spec ``MODEL.md`` section 6 (paper eqs. 49-53, 57-58)."""
+
+    tau_soft: float = setting(0.07, "softmax temperature τ_soft of the loss")
+    gamma_temporal: float = setting(0.0, "weight γ1 of the temporal penalty")
+    t_ref: float = setting(0.9, "reference time of the temporal penalty")
+    gamma_q: float = setting(0.0, "weight γ2 of the TTFS firing regulariser")
+    weight_l2: float = setting(0.0, "weight of the L2 penalty on the weights")
+    early_spike_penalty: float = setting(0.0, "weight of Σ (t - 1)² over all layers")
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.tau_soft, (int, float)) and math.isfinite(self.tau_soft) and self.tau_soft > 0):
+            raise ValueError(f"tau_soft must be a finite number > 0; got {self.tau_soft!r}")
+        for name in ("gamma_temporal", "t_ref", "gamma_q", "weight_l2", "early_spike_penalty"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number; got {value!r}")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run; ``None`` fields take the family/data-set defaults.
+    """Everything that defines a training run (complete: see :meth:`from_flags` for the defaults)."""
 
-    Times are normalised; ``e_rev_neg = None`` means ``-e_rev_pos``.
-    """
-
-    dataset: str = "digits"
-    model: str = "rcspike"
-    arch: str | None = None
-    e_rev_pos: float | None = None
-    e_rev_neg: float | None = None
-    beta_dis: float = 0.0
-    leak: float = 0.0
-    window: float | None = None
-    solver: str = "dstd"
-    steps: int | None = None
-    random_offset: bool = True
-    eval_steps: int | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    spike_noise: float = 0.01
-    tau_soft: float | None = None
-    gamma_temporal: float | None = None
-    t_ref: float | None = None
-    gamma_q: float | None = None
-    weight_l2: float | None = None
-    early_spike_penalty: float | None = None
-    augment: bool | None = None
-    grad_clip: float | None = None
+    data: DataSettings = field(default_factory=DataSettings)
+    arch: str = "64-100-10"
+    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+    optimiser: OptimiserSettings = field(default_factory=OptimiserSettings)
+    loss: LossSettings = field(default_factory=LossSettings)
     seed: int = 0
     device: str = "cpu"
-    data_dir: str | None = None
-    val_fraction: float | None = None
-    max_train_samples: int | None = None
     out: str = "runs/train"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def resolved(self) -> TrainConfig:
-        """A copy with every ``None`` filled from the data-set preset, then the family defaults."""
-        from ..data import canonical_dataset_name
-
-        if self.model not in FAMILY_DEFAULTS:
-            raise ValueError(f"model must be 'rcspike' or 'ttfs'; got {self.model!r}")
-        dataset = canonical_dataset_name(self.dataset)
-        defaults = {
-            "batch_size": 32,
-            "weight_l2": 0.0,
-            "early_spike_penalty": 0.0,
-            "augment": False,
-            "epochs": 10,
-            "window": 4.0,
-            "tau_soft": 0.07,
-            **FAMILY_DEFAULTS[self.model],
-            **DATASET_PRESETS.get(dataset, {}).get(self.model, {}),
-        }
-        values = dataclasses.asdict(self)
-        values["dataset"] = dataset
-        for name, value in list(values.items()):
-            if value is None and name in defaults:
-                values[name] = defaults[name]
-        if values["e_rev_pos"] is None:
-            values["e_rev_pos"] = defaults["e_rev"]
-        if values["e_rev_neg"] is None:
-            values["e_rev_neg"] = -values["e_rev_pos"]
-        config = TrainConfig(**values)
-        config.validate()
-        return config
-
-    def validate(self) -> None:
-        for name in ("epochs", "batch_size", "steps"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        if self.tau_soft is not None and self.tau_soft <= 0:
-            raise ValueError(f"tau_soft must be > 0; got {self.tau_soft!r}")
-        self.neuron_config(training=True)  # checks E±, beta_dis, steps, noise, window
-
-    def neuron_config(self, training: bool = True) -> NeuronConfig:
-        """The layers' :class:`NeuronConfig` for this run (call on a :meth:`resolved` config)."""
-        return NeuronConfig(
-            family=self.model,  # type: ignore[arg-type]
-            e_rev_pos=self.e_rev_pos,
-            e_rev_neg=self.e_rev_neg,
-            beta_dis=self.beta_dis,
-            leak=self.leak,
-            window=self.window,
-            solver=self.solver,  # type: ignore[arg-type]
-            steps=self.steps,
-            eval_steps=self.eval_steps,
-            random_offset=self.random_offset,
-            spike_noise=self.spike_noise,
-        )
 
     @property
     def time_window(self) -> float:
-        return 1.0 if self.model == "rcspike" else float(self.window)
+        return self.neuron.time_window
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read a TOML file whose keys are this class's fields (the ``imcpnn train`` flags, ``-`` as ``_``)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-        data = {key.replace("-", "_"): value for key, value in data.get("train", data).items()}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+    def from_flags(cls, **flags: Any) -> TrainConfig:
+        """A complete config from ``imcpnn train``'s settings (flag names with ``_``; ``None``: the default).
+
+        Defaults, weakest first: the fields' own, the family's (:attr:`NeuronFamily.defaults`), the data
+        set's preset. ``e_rev`` is ``|E±|`` (symmetric) or the pair ``(E+, E-)``; ``offset`` is
+        ``"random"`` or ``"fixed"``; ``model`` is the neuron family.
+        """
+        from ..data import canonical_dataset_name
+        from .presets import preset_for
+
+        unknown = sorted(set(flags) - set(setting_names()))
         if unknown:
-            raise ValueError(f"unknown keys in {path}: {unknown}; allowed: {sorted(known)}")
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+            raise ValueError(f"unknown training settings {unknown}; allowed: {sorted(setting_names())}")
+
+        family = get_family(flags.get("model") or "rcspike")
+        dataset = canonical_dataset_name(flags.get("dataset") or "digits")
+        values: dict[str, Any] = {**dataclasses.asdict(family.defaults), "arch": None}
+        values.update(preset_for(dataset, family.name).overrides())
+        values.update({k: v for k, v in flags.items() if v is not None})
+        values.update(model=family.name, dataset=dataset)
+        return cls._from_values(values)
+
+    @classmethod
+    def _from_values(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build the parts from a complete flat mapping of settings (flag names)."""
+        family = get_family(values["model"])
+        if not values.get("arch"):
+            raise ValueError(f"no architecture for {values['dataset']} {family.name}: give --arch")
+        e_rev_pos, e_rev_neg = e_rev_values(values["e_rev"])
+        window = family.window(NeuronParams(window=float(values.get("window", family.defaults.window))))
+        params = NeuronParams(
+            e_rev_pos=e_rev_pos, e_rev_neg=e_rev_neg, leak=values.get("leak", 0.0),
+            beta_dis=values.get("beta_dis", 0.0), threshold=values.get("threshold", 1.0), window=window,
+        )  # fmt: skip
+        offset = values.get("offset", "random")
+        if offset not in ("random", "fixed"):
+            raise ValueError(f"offset must be 'random' or 'fixed'; got {offset!r}")
+        neuron = NeuronConfig(
+            family=family.name, params=params, solver=values.get("solver", "dstd"), steps=values["steps"],
+            eval_steps=values["eval_steps"], random_offset=offset == "random",
+            spike_noise=values.get("spike_noise", 0.01),
+        )  # fmt: skip
+        return cls(
+            data=_part(DataSettings, values),
+            arch=str(values["arch"]),
+            neuron=neuron,
+            optimiser=_part(OptimiserSettings, values),
+            loss=_part(LossSettings, values),
+            seed=int(values.get("seed", 0)),
+            device=str(values.get("device", "cpu")),
+            out=str(values.get("out", "runs/train")),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """The flat, JSON-ready record of the run (``metrics.json["config"]``, checkpoints)."""
+        params = self.neuron.params
+        return {
+            "dataset": self.data.dataset, "model": self.neuron.family, "arch": self.arch,
+            "e_rev_pos": params.e_rev_pos, "e_rev_neg": params.e_rev_neg, "beta_dis": params.beta_dis,
+            "leak": params.leak, "threshold": params.threshold, "window": params.window,
+            "solver": self.neuron.solver, "steps": self.neuron.steps, "random_offset": self.neuron.random_offset,
+            "eval_steps": self.neuron.eval_steps, "spike_noise": self.neuron.spike_noise,
+            **dataclasses.asdict(self.optimiser), **dataclasses.asdict(self.loss), **dataclasses.asdict(self.data),
+            "seed": self.seed, "device": self.device, "out": self.out,
+        }  # fmt: skip
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> TrainConfig:
+        """The config of a record written by :meth:`to_record`, or by an earlier version (flat fields,
+        ``extra``, RC-Spike's unused ``window``: all read)."""
+        if not isinstance(record, dict) or "model" not in record or "e_rev_pos" not in record:
+            raise ValueError("not an imcpnn training record (no 'model' and 'e_rev_pos' entries)")
+        values = {k: v for k, v in record.items() if k not in ("extra", "e_rev_pos", "e_rev_neg", "random_offset")}
+        values["e_rev"] = (record["e_rev_pos"], record.get("e_rev_neg"))
+        values["offset"] = "random" if record.get("random_offset", True) else "fixed"
+        family = get_family(values["model"])
+        for name, value in dataclasses.asdict(family.defaults).items():
+            if values.get(name) is None and name != "grad_clip":
+                values[name] = value
+        return cls._from_values(values)
+
+
+#: The neuron's settings among the flags (stored in :class:`NeuronConfig` and :class:`NeuronParams`).
+NEURON_SETTINGS = (
+    "model", "arch", "e_rev", "beta_dis", "leak", "window", "solver", "steps", "offset", "eval_steps", "spike_noise",
+)  # fmt: skip
+#: The run's own settings among the flags.
+RUN_SETTINGS = ("seed", "device", "out")
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every name :meth:`TrainConfig.from_flags` takes, in the order of ``imcpnn train --help``."""
+    parts = [tuple(f.name for f in dataclasses.fields(part)) for part in (OptimiserSettings, LossSettings)]
+    return (
+        tuple(f.name for f in dataclasses.fields(DataSettings)) + NEURON_SETTINGS + parts[0] + parts[1] + RUN_SETTINGS
+    )
+
+
+def e_rev_values(e_rev: Any) -> tuple[float, float]:
+    """``|E±|`` or ``(E+, E-)`` (a list from TOML or the CLI) -> ``(E+, E-)``; checked by :class:`NeuronParams`."""
+    if isinstance(e_rev, (list, tuple)):
+        if len(e_rev) == 1:
+            e_rev = e_rev[0]
+        elif len(e_rev) == 2:
+            return reversal_pair(e_rev[0], e_rev[1])
+        else:
+            raise ValueError(f"e-rev takes one value (symmetric |E±|) or two (E+ E-); got {len(e_rev)}")
+    if not isinstance(e_rev, (int, float)) or isinstance(e_rev, bool) or not e_rev > 0:
+        raise ValueError(
+            f"a single e-rev value is the symmetric |E±| and must be > 0; got {e_rev!r} (give E+ E- for a pair)"
+        )
+    return reversal_pair(e_rev)
+
+
+def _part(cls: type, values: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names and v is not None})
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")

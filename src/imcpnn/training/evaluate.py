@@ -8,15 +8,17 @@ chosen by grid search ("scaled ANN").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data import DataSplits, load_dataset
-from ..layers import SpikingNetwork
-from .config import TrainConfig
+from ..layers import NeuronConfig, SpikingNetwork
+from ..params import NeuronParams
 from .trainer import evaluate_accuracy, load_trained_model, resolve_device
 
 DEFAULT_SCALES = tuple(round(0.1 * k, 1) for k in range(1, 31))  # 0.1 .. 3.0, step 0.1
@@ -78,6 +80,49 @@ def scale_search(
     return best(), evaluated
 
 
+@dataclass(frozen=True)
+class ScaledResult:
+    """The scaled ANN: the best ``(a+, a-)``, where it was searched, its test accuracy, every point tried."""
+
+    a_pos: float
+    a_neg: float
+    searched_on: str
+    test_accuracy: float
+    grid: tuple[tuple[float, float, float], ...]  # (a+, a-, accuracy on the search split)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What :func:`evaluate_checkpoint` measured; :meth:`to_dict` is the ``imcpnn eval --json`` file."""
+
+    checkpoint: str
+    trained_with: NeuronParams
+    evaluated_with: NeuronConfig
+    test_accuracy: float
+    scaled: ScaledResult | None = None
+
+    def to_dict(self, with_grid: bool = True) -> dict[str, Any]:
+        evaluated = self.evaluated_with
+        result: dict[str, Any] = {
+            "checkpoint": self.checkpoint,
+            "trained_with": {"e_rev_pos": self.trained_with.e_rev_pos, "e_rev_neg": self.trained_with.e_rev_neg},
+            "evaluated_with": {
+                "e_rev_pos": evaluated.params.e_rev_pos,
+                "e_rev_neg": evaluated.params.e_rev_neg,
+                "eval_steps": evaluated.steps_for(training=False),
+                "spike_noise": evaluated.spike_noise,
+            },
+            "test_accuracy": self.test_accuracy,
+        }
+        if self.scaled is not None:
+            scaled = self.scaled
+            result["scaled_test_accuracy"] = scaled.test_accuracy
+            result["scales"] = {"a_pos": scaled.a_pos, "a_neg": scaled.a_neg, "searched_on": scaled.searched_on}
+            if with_grid:
+                result["scale_grid"] = [{"a_pos": a, "a_neg": b, "accuracy": acc} for a, b, acc in scaled.grid]
+        return result
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     *,
@@ -91,57 +136,44 @@ def evaluate_checkpoint(
     device: str = "cpu",
     data_dir: str | None = None,
     seed: int | None = None,
-) -> dict[str, Any]:
-    """Accuracy of a checkpoint with optionally other ``E±``, DSTD steps or spike noise.
+) -> EvalResult:
+    """Accuracy of a checkpoint with optionally other ``E±`` (``e_rev_neg=None``: ``-e_rev_pos``), DSTD
+    steps or spike noise.
 
     With ``do_scale_search`` the ``(a+, a-)`` grid is searched on the validation split (the training
     split when there is none) and the test accuracy is reported at the best scales.
     """
     torch_device = resolve_device(device)
     model, config = load_trained_model(checkpoint, device)
-    changes: dict[str, Any] = {}
+    neuron = model.config
+    params = neuron.params
     if e_rev_pos is not None:
-        changes["e_rev_pos"] = e_rev_pos
-        changes["e_rev_neg"] = e_rev_neg if e_rev_neg is not None else -e_rev_pos
+        params = params.with_reversal(e_rev_pos, e_rev_neg)
     elif e_rev_neg is not None:
-        changes["e_rev_neg"] = e_rev_neg
+        params = dataclasses.replace(params, e_rev_neg=e_rev_neg)
+    changes: dict[str, Any] = {"params": params}
     if eval_steps is not None:
         changes["eval_steps"] = eval_steps
     if spike_noise is not None:
         changes["spike_noise"] = spike_noise
-    neuron = model.set_config(**changes) if changes else model.config
+    neuron = model.set_config(**changes)
     seed = config.seed if seed is None else seed
-    splits = load_dataset(
-        config.dataset, data_dir or config.data_dir, seed=config.seed, val_fraction=config.val_fraction
-    )
-    result: dict[str, Any] = {
-        "checkpoint": str(checkpoint),
-        "trained_with": {"e_rev_pos": config.e_rev_pos, "e_rev_neg": config.e_rev_neg or -float(config.e_rev_pos)},
-        "evaluated_with": {
-            "e_rev_pos": neuron.e_rev_pos,
-            "e_rev_neg": neuron.e_rev_neg,
-            "eval_steps": neuron.eval_steps or neuron.steps,
-            "spike_noise": neuron.spike_noise,
-        },
-    }
-    result["test_accuracy"] = evaluate_accuracy(model, splits.test, splits, torch_device, seed)
+    data = config.data
+    splits = load_dataset(data.dataset, data_dir or data.data_dir, seed=config.seed, val_fraction=data.val_fraction)
+    test_accuracy = evaluate_accuracy(model, splits.test, splits, torch_device, seed)
+    scaled = None
     if do_scale_search:
         search_set = splits.val if len(splits.val) else splits.train
         (a_pos, a_neg), grid = scale_search(
             model, search_set, splits, torch_device, scales, seed, coarse_to_fine=not full_grid
         )
         with scaled_weights(model, a_pos, a_neg):
-            result["scaled_test_accuracy"] = evaluate_accuracy(model, splits.test, splits, torch_device, seed)
-        result["scales"] = {"a_pos": a_pos, "a_neg": a_neg, "searched_on": "val" if len(splits.val) else "train"}
-        result["scale_grid"] = [{"a_pos": a, "a_neg": b, "accuracy": acc} for (a, b), acc in sorted(grid.items())]
-    return result
+            scaled_accuracy = evaluate_accuracy(model, splits.test, splits, torch_device, seed)
+        scaled = ScaledResult(
+            a_pos, a_neg, "val" if len(splits.val) else "train", scaled_accuracy,
+            tuple((a, b, acc) for (a, b), acc in sorted(grid.items())),
+        )  # fmt: skip
+    return EvalResult(str(checkpoint), config.neuron.params, neuron, test_accuracy, scaled)
 
 
-def config_of(checkpoint: str | Path) -> TrainConfig:
-    """The training config stored in a checkpoint."""
-    from .checkpoint import load_checkpoint
-
-    return TrainConfig(**load_checkpoint(checkpoint)["config"])
-
-
-__all__ = ["DEFAULT_SCALES", "config_of", "evaluate_checkpoint", "scale_search", "scaled_weights"]
+__all__ = ["DEFAULT_SCALES", "EvalResult", "ScaledResult", "evaluate_checkpoint", "scale_search", "scaled_weights"]

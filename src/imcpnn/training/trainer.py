@@ -13,6 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,15 @@ def resolve_device(device: str) -> torch.device:
 
 def build_model(config: TrainConfig) -> SpikingNetwork:
     """The network of a (resolved) config."""
-    return build_network(config.arch or "", config.neuron_config())
+    return build_network(config.arch, config.neuron)
 
 
 def load_data(config: TrainConfig, model: SpikingNetwork) -> DataSplits:
     """The data set's splits; checks that the encoded input matches the network's input."""
-    splits = load_dataset(config.dataset, config.data_dir, seed=config.seed, val_fraction=config.val_fraction)
-    if config.max_train_samples is not None and config.max_train_samples < len(splits.train):
-        subset = splits.train[: config.max_train_samples]
+    data = config.data
+    splits = load_dataset(data.dataset, data.data_dir, seed=config.seed, val_fraction=data.val_fraction)
+    if data.max_train_samples is not None and data.max_train_samples < len(splits.train):
+        subset = splits.train[: data.max_train_samples]
         splits = dataclasses.replace(splits, train=torch.utils.data.TensorDataset(*subset))
     sample = encode_inputs(splits.name, splits.train[:1][0], flatten=len(model.input_shape) == 1)
     if tuple(sample.shape[1:]) != tuple(model.input_shape):
@@ -93,18 +95,18 @@ def compute_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The spec's cost (section 6) and the class outputs ``[B, num_classes]``."""
     output, layer_io = forward_layers(model, spike_times)
-    window = config.time_window
+    window, terms = config.time_window, config.loss
     class_times = losses.finite_times(output[:, :num_classes], window)
-    loss = losses.spike_time_cross_entropy(class_times, labels, config.tau_soft)
-    if config.gamma_temporal:
-        loss = loss + config.gamma_temporal * losses.temporal_penalty(class_times, float(config.t_ref))
-    if config.gamma_q:
-        loss = loss - config.gamma_q * losses.firing_regulariser(layer_io)
-    if config.weight_l2:
-        loss = loss + config.weight_l2 * losses.weight_l2([layer for layer, _, _ in layer_io])
-    if config.early_spike_penalty:
+    loss = losses.spike_time_cross_entropy(class_times, labels, terms.tau_soft)
+    if terms.gamma_temporal:
+        loss = loss + terms.gamma_temporal * losses.temporal_penalty(class_times, float(terms.t_ref))
+    if terms.gamma_q:
+        loss = loss - terms.gamma_q * losses.firing_regulariser(layer_io)
+    if terms.weight_l2:
+        loss = loss + terms.weight_l2 * losses.weight_l2([layer for layer, _, _ in layer_io])
+    if terms.early_spike_penalty:
         times = [losses.finite_times(out, window) for _, _, out in layer_io]
-        loss = loss + config.early_spike_penalty * losses.early_spike_penalty(times)
+        loss = loss + terms.early_spike_penalty * losses.early_spike_penalty(times)
     return loss, class_times
 
 
@@ -145,152 +147,210 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+@dataclass
+class _RunState:
+    """What a run carries from epoch to epoch (and what ``last.pt`` restores)."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    epoch: int = 0
+    best_score: float = -math.inf
+    wall_before: float = 0.0
+
+
+def _restore(
+    config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device, rank: int,
+    log: Callable[[str], None],
+) -> _RunState:  # fmt: skip
+    """The state of an interrupted run from ``OUT/last.pt``; refuses one trained with other settings."""
+    out = Path(config.out)
+    if not (out / "last.pt").is_file():
+        if rank == 0:
+            log(f"no checkpoint in {out} to resume: starting afresh")
+        return _RunState()
+    state = load_checkpoint(out / "last.pt", map_location=device)
+    if _resumable_part(TrainConfig.from_record(state["config"])) != _resumable_part(config):
+        raise ValueError(f"--resume: {out / 'last.pt'} was trained with other settings; use another --out")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"])
+    if rank == 0:
+        log(f"resuming {out} after epoch {state['epoch']}")
+    return _RunState(state["history"], state["epoch"], state["best_score"], state["wall_seconds"])
+
+
+def _resumable_part(config: TrainConfig) -> TrainConfig:
+    """What a resumed run must share with the interrupted one: all but the epochs, the output and data
+    folders and the device."""
+    return config.replace(
+        out="", device="", data=dataclasses.replace(config.data, data_dir=None),
+        optimiser=dataclasses.replace(config.optimiser, epochs=1),
+    )  # fmt: skip
+
+
+def train_one_epoch(
+    config: TrainConfig, trained: nn.Module, model: SpikingNetwork, splits: DataSplits, loader: Any,
+    optimizer: torch.optim.Optimizer, device: torch.device, augment_gen: torch.Generator, description: str,
+    progress: bool,
+) -> tuple[float, int, int]:  # fmt: skip
+    """One pass over the loader: ``(summed loss, correct, seen)`` on this rank."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    batches = tqdm(loader, desc=description, disable=not progress, leave=False)
+    for x, y in batches:
+        x, y = x.to(device), y.to(device)
+        if config.data.augment:
+            x = augment_batch(x.cpu(), augment_gen).to(device)
+        loss, class_times = compute_loss(config, trained, encode(splits, model, x), y, splits.num_classes)
+        if not torch.isfinite(loss):
+            raise RuntimeError(
+                f"the loss became {float(loss)} in {description}; lower --lr or check the data "
+                f"(the last good state is in {Path(config.out) / 'last.pt'})"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.optimiser.grad_clip:
+            torch.nn.utils.clip_grad_norm_(trained.parameters(), config.optimiser.grad_clip)
+        optimizer.step()
+        total_loss += float(loss.detach()) * len(y)
+        correct += int((losses.predict(class_times) == y).sum())
+        seen += len(y)
+        batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+    return total_loss, correct, seen
+
+
+def _save(
+    config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, run: _RunState, score: float,
+    wall_seconds: float,
+) -> None:  # fmt: skip
+    """``last.pt`` every epoch, ``best.pt`` when ``score`` improved, and ``history.csv``."""
+    out = Path(config.out)
+    state = {
+        "config": config.to_record(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "rng": torch.get_rng_state(),
+        "history": run.history,
+        "epoch": run.epoch,
+        "best_score": max(run.best_score, score),
+        "wall_seconds": wall_seconds,
+    }
+    if score > run.best_score:
+        run.best_score = score
+        save_checkpoint(out / "best.pt", state)
+    save_checkpoint(out / "last.pt", state)
+    write_csv(out / "history.csv", run.history)
+
+
+def final_metrics(
+    config: TrainConfig, model: SpikingNetwork, splits: DataSplits, device: torch.device, run: _RunState,
+    wall_seconds: float, world_size: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Test, train and validation accuracy of the best model (and test accuracy of the last one)."""
+    out = Path(config.out)
+    best = load_checkpoint(out / "best.pt", map_location=device) if (out / "best.pt").is_file() else None
+    last_test = evaluate_accuracy(model, splits.test, splits, device, config.seed)
+    if best is not None:
+        model.load_state_dict(best["model"])
+    history = run.history
+    return {
+        "test_accuracy": evaluate_accuracy(model, splits.test, splits, device, config.seed),
+        "train_accuracy": evaluate_accuracy(model, splits.train, splits, device, config.seed),
+        "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
+        "test_accuracy_last": last_test,
+        "best_epoch": best["epoch"] if best is not None else None,
+        "epochs": int(config.optimiser.epochs),
+        "seconds_per_epoch": (sum(r["seconds"] for r in history) / len(history)) if history else None,
+        "wall_seconds": wall_seconds,
+        "world_size": world_size,
+        "device": str(device),
+        "config": config.to_record(),
+    }
+
+
+def _all_reduce(values: tuple[float, int, int], device: torch.device) -> tuple[float, int, int]:
+    import torch.distributed as dist
+
+    sums = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(sums)
+    return float(sums[0]), int(sums[1]), int(sums[2])
+
+
+def _barrier(world_size: int) -> None:
+    if world_size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
 def train(
     config: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Train a network; returns the metrics also written to ``OUT/metrics.json``."""
-    config = config.resolved()
     rank, world_size = _distributed()
     device = resolve_device(config.device)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    out = Path(config.out)
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
     splits = load_data(config, model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    history: list[dict[str, Any]] = []
-    start_epoch, best_score, wall_before = 0, -math.inf, 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.optimiser.lr)
+    run = _restore(config, model, optimizer, device, rank, log) if resume else _RunState()
 
-    if resume and (out / "last.pt").is_file():
-        state = load_checkpoint(out / "last.pt", map_location=device)
-        saved = TrainConfig(**state["config"])
-        same = {"epochs": config.epochs, "out": config.out, "device": config.device, "data_dir": config.data_dir}
-        if dataclasses.replace(saved, **same) != config:
-            raise ValueError(f"--resume: {out / 'last.pt'} was trained with other settings; use another --out")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"])
-        history, start_epoch = state["history"], state["epoch"]
-        best_score, wall_before = state["best_score"], state["wall_seconds"]
-        if rank == 0:
-            log(f"resuming {out} after epoch {start_epoch}")
-    elif resume and rank == 0:
-        log(f"no checkpoint in {out} to resume: starting afresh")
-
-    trained = model
+    trained: nn.Module = model
     if world_size > 1:
         trained = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     loader = make_loader(
-        splits.train, config.batch_size, shuffle=True, seed=config.seed, num_replicas=world_size, rank=rank
+        splits.train, config.data.batch_size, shuffle=True, seed=config.seed, num_replicas=world_size, rank=rank
     )
     augment_gen = torch.Generator().manual_seed(config.seed + 7919 * (rank + 1))
+    epochs = int(config.optimiser.epochs)
     started = time.perf_counter()
-    for epoch in range(start_epoch, int(config.epochs)):
+    for epoch in range(run.epoch, epochs):
         epoch_start = time.perf_counter()
         set_loader_epoch(loader, epoch)
         augment_gen.manual_seed(config.seed + 7919 * (rank + 1) + epoch)
-        model.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        batches = tqdm(
-            loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0, leave=False
-        )
-        for x, y in batches:
-            x, y = x.to(device), y.to(device)
-            if config.augment:
-                x = augment_batch(x.cpu(), augment_gen).to(device)
-            loss, class_times = compute_loss(config, trained, encode(splits, model, x), y, splits.num_classes)
-            if not torch.isfinite(loss):
-                raise RuntimeError(
-                    f"the loss became {float(loss)} in epoch {epoch + 1}; lower --lr or check the data "
-                    f"(the last good state is in {out / 'last.pt'})"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(trained.parameters(), config.grad_clip)
-            optimizer.step()
-            total_loss += float(loss.detach()) * len(y)
-            correct += int((losses.predict(class_times) == y).sum())
-            seen += len(y)
-            batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
-        if world_size > 1:
-            import torch.distributed as dist
-
-            sums = torch.tensor([total_loss, correct, seen], dtype=torch.float64, device=device)
-            dist.all_reduce(sums)
-            total_loss, correct, seen = float(sums[0]), int(sums[1]), int(sums[2])
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": total_loss / max(seen, 1),
-            "train_accuracy_running": correct / max(seen, 1),
-            "val_accuracy": math.nan,
-            "seconds": 0.0,
-        }
+        sums = train_one_epoch(
+            config, trained, model, splits, loader, optimizer, device, augment_gen,
+            f"epoch {epoch + 1}/{epochs}", progress and rank == 0,
+        )  # fmt: skip
+        total_loss, correct, seen = _all_reduce(sums, device) if world_size > 1 else sums
         if rank == 0:
-            row["val_accuracy"] = evaluate_accuracy(model, splits.val, splits, device, config.seed)
-            row["seconds"] = time.perf_counter() - epoch_start
-            history.append(row)
-            score = row["val_accuracy"] if len(splits.val) else row["train_accuracy_running"]
-            state = {
-                "config": dataclasses.asdict(config),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng": torch.get_rng_state(),
-                "history": history,
+            row = {
                 "epoch": epoch + 1,
-                "best_score": max(best_score, score),
-                "wall_seconds": wall_before + time.perf_counter() - started,
+                "train_loss": total_loss / max(seen, 1),
+                "train_accuracy_running": correct / max(seen, 1),
+                "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
+                "seconds": time.perf_counter() - epoch_start,
             }
-            if score > best_score:
-                best_score = score
-                save_checkpoint(out / "best.pt", state)
-            save_checkpoint(out / "last.pt", state)
-            write_csv(out / "history.csv", history)
+            run.history.append(row)
+            run.epoch = epoch + 1
+            score = row["val_accuracy"] if len(splits.val) else row["train_accuracy_running"]
+            _save(config, model, optimizer, run, score, run.wall_before + time.perf_counter() - started)
             log(
-                f"epoch {epoch + 1:>3}/{config.epochs}  loss {row['train_loss']:.4f}  "
+                f"epoch {epoch + 1:>3}/{epochs}  loss {row['train_loss']:.4f}  "
                 f"train(running) {row['train_accuracy_running']:.4f}  val {row['val_accuracy']:.4f}  "
                 f"{row['seconds']:.1f} s"
             )
-        if world_size > 1:
-            import torch.distributed as dist
-
-            dist.barrier()
+        _barrier(world_size)
 
     metrics: dict[str, Any] = {}
     if rank == 0:
-        wall = wall_before + time.perf_counter() - started
-        best = load_checkpoint(out / "best.pt", map_location=device) if (out / "best.pt").is_file() else None
-        last_test = evaluate_accuracy(model, splits.test, splits, device, config.seed)
-        if best is not None:
-            model.load_state_dict(best["model"])
-        metrics = {
-            "test_accuracy": evaluate_accuracy(model, splits.test, splits, device, config.seed),
-            "train_accuracy": evaluate_accuracy(model, splits.train, splits, device, config.seed),
-            "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
-            "test_accuracy_last": last_test,
-            "best_epoch": best["epoch"] if best is not None else None,
-            "epochs": int(config.epochs),
-            "seconds_per_epoch": (sum(r["seconds"] for r in history) / len(history)) if history else None,
-            "wall_seconds": wall,
-            "world_size": world_size,
-            "device": str(device),
-            "config": dataclasses.asdict(config),
-        }
-        write_json(out / "metrics.json", metrics)
-    if world_size > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
+        wall = run.wall_before + time.perf_counter() - started
+        metrics = final_metrics(config, model, splits, device, run, wall, world_size)
+        write_json(Path(config.out) / "metrics.json", metrics)
+    _barrier(world_size)
     return metrics
 
 
 def load_trained_model(checkpoint: str | Path, device: str = "cpu") -> tuple[SpikingNetwork, TrainConfig]:
     """The network (in evaluation mode) and config of a checkpoint written by :func:`train`."""
     state = load_checkpoint(checkpoint, map_location=resolve_device(device))
-    config = TrainConfig(**state["config"])
+    try:
+        config = TrainConfig.from_record(state["config"])
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{checkpoint}: its training settings cannot be read ({error})") from error
     model = build_model(config)
     model.load_state_dict(state["model"])
     return model.to(resolve_device(device)).eval(), config

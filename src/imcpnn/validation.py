@@ -1,4 +1,8 @@
-"""Argument checks for the functional API: clear ``ValueError``s naming the argument and the range."""
+"""Argument checks at the public boundary: clear ``ValueError``s naming the argument and the range.
+
+Only :mod:`imcpnn.functional`, :mod:`imcpnn.params` and the typed configurations call these;
+:mod:`imcpnn.physics` and :mod:`imcpnn.kernels` never do (they trust checked inputs).
+"""
 
 from __future__ import annotations
 
@@ -54,6 +58,12 @@ def check_reversal_potentials(e_rev_pos: float, e_rev_neg: float) -> tuple[float
             f"got {e_rev_neg!r}"
         )
     return float(e_rev_pos), float(e_rev_neg)
+
+
+def check_threshold(threshold: float) -> float:
+    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a finite number > 0 (the firing threshold Vth); got {threshold!r}")
+    return float(threshold)
 
 
 def check_nonnegative(name: str, value: float, meaning: str) -> float:
