@@ -58,6 +58,11 @@ def _check_conv_shapes(spike_times: torch.Tensor, weight: torch.Tensor) -> None:
         raise ValueError(f"the kernel must be square with an odd size (3x3 here); got {tuple(weight.shape[-2:])}")
     if weight.shape[1] != spike_times.shape[1]:
         raise ValueError(f"weight expects c_in={weight.shape[1]} channels but spike_times has {spike_times.shape[1]}")
+    if min(weight.shape[:2]) == 0 or min(spike_times.shape[2:]) == 0:
+        raise ValueError(
+            "a convolution needs at least one input channel, one output channel and an image of at least 1x1; got "
+            f"weight {tuple(weight.shape)} and spike_times {tuple(spike_times.shape)}"
+        )
     check.check_same_kind(spike_times, weight)
 
 
@@ -149,6 +154,7 @@ def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Te
     non-ideality: ``t = clip(1 - ln(1 - β_dis v_end) / ln(1 - β_dis), 0, 1)``; a potential at or
     above ``1/β_dis`` fires at once.
     """
+    check.check_potential(potential)
     return neuron.rc_spike_fire(potential, beta_dis=check.check_beta_dis(beta_dis))
 
 
@@ -232,8 +238,13 @@ def min_pool2d(spike_times: torch.Tensor, kernel_size: int = 2) -> torch.Tensor:
 
     The same as max-pooling ``x = 1 - t``; ``+inf`` (no spike) loses to any spike.
     """
-    if spike_times.dim() != 4:
+    if not isinstance(spike_times, torch.Tensor) or spike_times.dim() != 4:
         raise ValueError(
-            f"spike_times must have shape [batch, channels, height, width]; got {tuple(spike_times.shape)}"
+            f"spike_times must have shape [batch, channels, height, width]; got {getattr(spike_times, 'shape', None)}"
+        )
+    smallest = min(spike_times.shape[2:])
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or not 1 <= kernel_size <= smallest:
+        raise ValueError(
+            f"kernel_size must be an integer in [1, {smallest}] (at most the image's smaller side); got {kernel_size!r}"
         )
     return -F.max_pool2d(-spike_times, kernel_size)

@@ -61,7 +61,8 @@ def unfold_patches(spike_times: torch.Tensor, kernel: int) -> torch.Tensor:
 def fold_outputs(outputs: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``[B H W, C_out]`` -> ``[B, C_out, H, W]``."""
     batch, _, height, width = like.shape
-    return outputs.view(batch, height * width, -1).transpose(1, 2).reshape(batch, -1, height, width)
+    channels = outputs.shape[-1]
+    return outputs.view(batch, height * width, channels).transpose(1, 2).reshape(batch, channels, height, width)
 
 
 def _conv_through_patches(kernel, spike_times: torch.Tensor, weight: torch.Tensor, *args) -> torch.Tensor:

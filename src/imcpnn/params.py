@@ -49,7 +49,7 @@ class NeuronParams:
         e_pos, e_neg = check.check_reversal_potentials(self.e_rev_pos, self.e_rev_neg)
         object.__setattr__(self, "e_rev_pos", e_pos)
         object.__setattr__(self, "e_rev_neg", e_neg)
-        object.__setattr__(self, "leak", check.check_nonnegative("leak", self.leak, "the leak rate α, 1/time"))
+        object.__setattr__(self, "leak", check.check_leak(self.leak))
         object.__setattr__(self, "beta_dis", check.check_beta_dis(self.beta_dis))
         object.__setattr__(self, "threshold", check.check_threshold(self.threshold))
         object.__setattr__(self, "window", check.check_window(self.window))

@@ -11,6 +11,10 @@ import math
 import torch
 
 METHODS = ("exact", "dstd")
+#: The smallest supported |E±| (normalised): below it ``1/|E±|`` overflows sums of float32 conductances.
+MIN_REVERSAL = 1e-2
+#: The largest supported leak rate α (1/time): a membrane time constant of a millionth of a phase.
+MAX_LEAK = 1e6
 
 
 def check_method(method: str) -> str:
@@ -47,6 +51,11 @@ def check_reversal_potentials(e_rev_pos: float, e_rev_neg: float) -> tuple[float
     for name, value in (("e_rev_pos", e_rev_pos), ("e_rev_neg", e_rev_neg)):
         if not isinstance(value, (int, float)) or math.isnan(value):
             raise ValueError(f"{name} must be a number; got {value!r}")
+    if 0 < abs(e_rev_pos) < MIN_REVERSAL or 0 < abs(e_rev_neg) < MIN_REVERSAL:
+        raise ValueError(
+            f"|E±| must be at least {MIN_REVERSAL:g} (the conductance 1/|E±| overflows below that); got "
+            f"e_rev_pos={e_rev_pos!r}, e_rev_neg={e_rev_neg!r}"
+        )
     if not e_rev_pos > 0:
         raise ValueError(
             f"e_rev_pos must be > 0 (the positive reversal potential E+, float('inf') for the ideal limit); "
@@ -67,9 +76,16 @@ def check_threshold(threshold: float) -> float:
 
 
 def check_nonnegative(name: str, value: float, meaning: str) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0 ({meaning}); got {value!r}")
     return float(value)
+
+
+def check_leak(leak: float) -> float:
+    leak = check_nonnegative("leak", leak, "the leak rate α of the membrane, 1/time")
+    if leak > MAX_LEAK:
+        raise ValueError(f"leak must be at most {MAX_LEAK:g} (a membrane time constant of 1e-6 phases); got {leak!r}")
+    return leak
 
 
 def check_beta_dis(beta_dis: float) -> float:
@@ -86,6 +102,7 @@ def check_spike_times(spike_times: torch.Tensor, window: float, name: str = "spi
         raise ValueError(f"{name} must be a torch.Tensor; got {type(spike_times).__name__}")
     if not spike_times.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor (float32 or float64); got {spike_times.dtype}")
+    check_supported_dtype(spike_times, name)
     if spike_times.numel() == 0:
         return
     with torch.no_grad():
@@ -107,6 +124,26 @@ def check_spike_times(spike_times: torch.Tensor, window: float, name: str = "spi
             )
 
 
+def check_potential(potential: torch.Tensor, name: str = "potential") -> None:
+    """Membrane potentials: a floating-point tensor without NaN (``±inf`` are limits and allowed)."""
+    if not isinstance(potential, torch.Tensor) or not potential.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point torch.Tensor; got {type(potential).__name__}")
+    check_supported_dtype(potential, name)
+    with torch.no_grad():
+        nan_count = int(torch.isnan(potential).sum())
+    if nan_count:
+        raise ValueError(f"{name} contains {nan_count} NaN value(s); pass the end-of-accumulation potentials v(1)")
+
+
+def check_supported_dtype(tensor: torch.Tensor, name: str) -> None:
+    """float32 and float64 only: half precision loses the spike-time resolution the solvers rely on."""
+    if tensor.dtype not in (torch.float32, torch.float64):
+        raise ValueError(
+            f"{name} has dtype {tensor.dtype}; imcpnn supports float32 and float64 (half precision loses the "
+            "spike-time resolution the solvers need): cast with .float()"
+        )
+
+
 def check_dense_shapes(spike_times: torch.Tensor, weight: torch.Tensor) -> None:
     if not isinstance(weight, torch.Tensor):
         raise ValueError(f"weight must be a torch.Tensor; got {type(weight).__name__}")
@@ -114,6 +151,10 @@ def check_dense_shapes(spike_times: torch.Tensor, weight: torch.Tensor) -> None:
         raise ValueError(f"spike_times must have shape [batch, n_in]; got shape {tuple(spike_times.shape)}")
     if weight.dim() != 2:
         raise ValueError(f"weight must have shape [n_out, n_in]; got shape {tuple(weight.shape)}")
+    if weight.shape[0] == 0 or weight.shape[1] == 0:
+        raise ValueError(
+            f"a layer needs at least one input and one neuron: weight has shape {tuple(weight.shape)} (n_out, n_in)"
+        )
     if weight.shape[1] != spike_times.shape[1]:
         raise ValueError(
             f"weight has n_in={weight.shape[1]} columns but spike_times has n_in={spike_times.shape[1]} inputs "

@@ -35,7 +35,9 @@ def parse_arch(arch: str) -> tuple[tuple[int, ...], list[tuple[str, int]]]:
     """``(input_shape, [(kind, size), ...])`` with kind ``"conv"``, ``"pool"`` or ``"dense"``."""
     if not isinstance(arch, str) or not arch.strip():
         raise _arch_error(str(arch), "it is empty")
-    text = arch.strip().replace(" ", "")
+    text = arch.strip()
+    if any(c.isspace() for c in text):
+        raise _arch_error(arch, "it contains spaces; separate layers with '-' only")
     if ":" in text:
         head, _, body = text.partition(":")
         tokens = body.split("-")
@@ -48,6 +50,8 @@ def parse_arch(arch: str) -> tuple[tuple[int, ...], list[tuple[str, int]]]:
         input_shape = (int(head),)
     else:
         raise _arch_error(arch, f"the input size {head!r} is neither N nor CxHxW")
+    if min(input_shape) < 1:
+        raise _arch_error(arch, f"the input size {head!r} has a zero dimension")
     if not tokens or tokens == [""]:
         raise _arch_error(arch, "it has no layers")
     layers: list[tuple[str, int]] = []

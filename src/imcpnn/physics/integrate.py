@@ -128,7 +128,9 @@ def _firing_interval(
     fired = torch.zeros_like(potential, dtype=torch.bool)
     for k, (f_k, g_k, width_k) in enumerate(zip(f.unbind(1), g.unbind(1), width.unbind(1), strict=True)):
         potential = interval_step(potential, f_k, g_k, width_k)
-        crosses = (potential >= threshold) & ~fired
+        # a crossing needs an asymptote g/f above the threshold: one at the threshold is approached, never
+        # reached (rounding can put v on it), and one below it drives v away
+        crosses = (potential >= threshold) & (g_k - f_k * threshold > 0) & ~fired
         index.masked_fill_(crosses, k)
         fired |= crosses
         if (k + 1) % check_every == 0 and bool(fired.all()):

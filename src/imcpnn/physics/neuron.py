@@ -39,7 +39,8 @@ def phi_derivative(x: torch.Tensor, phi_x: torch.Tensor | None = None) -> torch.
 
 
 def log1p_ratio(y: torch.Tensor) -> torch.Tensor:
-    """``ψ(y) = log(1 + y) / y`` with ``ψ(0) = 1``, for ``y >= 0``; used by the TTFS crossing time."""
+    """``log(1 + y) / y`` with value 1 at ``y = 0``, for ``y > -1``; used by the TTFS crossing time and the
+    RC-Spike firing time."""
     small = y.abs() < _SERIES_LIMIT
     y_safe = torch.where(small, torch.ones_like(y), y)
     series = 1.0 - y / 2.0 + y * y / 3.0
@@ -69,33 +70,49 @@ def reversal_weight(weight: torch.Tensor, e_rev_pos: float, e_rev_neg: float) ->
     return positive * (1.0 / e_rev_pos) + negative * (1.0 / e_rev_neg)
 
 
+def discharger_rate(beta_dis: float) -> float:
+    """``ψ(β) = -ln(1 - β) / β`` with ``ψ(0) = 1`` (spec section 2): the discharger's normalised rate ``a``.
+
+    Computed in double precision (``math.log1p``), so that it stays exact for every ``β`` in ``[0, 1)``,
+    ``1e-300`` included.
+    """
+    return 1.0 if beta_dis == 0.0 else -math.log1p(-beta_dis) / beta_dis
+
+
 def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Tensor:
     """Firing-phase spike time of an RC-Spike neuron (spec section 2), in ``[0, 1]``.
 
     Ideal ramp (``beta_dis = 0``): ``t = clip(1 - v_end, 0, 1)``. With the discharger's
     non-ideality: ``t = clip(1 - ln(1 - β_dis v_end) / ln(1 - β_dis), 0, 1)``; a potential at or
-    above ``1/β_dis`` fires at once. ``beta_dis`` is trusted (checked by the caller's boundary).
+    above ``1/β_dis`` fires at once. The ratio of logarithms is evaluated as ``v ψ(β v) / ψ(β)``
+    (``ψ(x) = -ln(1 - x) / x``, series near 0): no cancellation in ``1 - β v`` and no underflow of
+    ``ln(1 - β)`` for small ``β``, so the time tends to the ideal ``1 - v`` as ``β -> 0`` in float32 too.
+    ``beta_dis`` is trusted (checked by the caller's boundary).
     """
     if beta_dis == 0.0:
         return torch.clamp(1.0 - potential, 0.0, 1.0)
-    remaining = 1.0 - beta_dis * potential
-    fires_at_once = remaining <= 0
-    remaining_safe = torch.where(fires_at_once, torch.ones_like(remaining), remaining)
-    time = 1.0 - torch.log(remaining_safe) / math.log1p(-beta_dis)
-    return torch.where(fires_at_once, torch.zeros_like(time), torch.clamp(time, 0.0, 1.0))
+    scaled = beta_dis * potential
+    fires_at_once = scaled >= 1.0
+    scaled_safe = torch.where(fires_at_once, torch.zeros_like(scaled), scaled)
+    ratio = potential * log1p_ratio(-scaled_safe) / discharger_rate(beta_dis)
+    time = torch.clamp(1.0 - ratio, 0.0, 1.0)
+    return torch.where(fires_at_once, torch.zeros_like(time), time)
 
 
 def firing_potential(potential: torch.Tensor, time: torch.Tensor | float, *, beta_dis: float = 0.0) -> torch.Tensor:
     """Normalised potential ``time`` into the firing phase (spec section 2), from ``v_end = potential``.
 
-    The discharger's ramp ``dv/dt = a (1 - β_dis v)``, ``a = -ln(1 - β_dis) / β_dis``, solved:
+    The discharger's ramp ``dv/dt = a (1 - β_dis v)``, ``a = ψ(β) = -ln(1 - β_dis) / β_dis``, solved:
     ``v(t) = 1/β - (1/β - v_end) (1 - β)^t``; ideal (``β_dis = 0``): ``v(t) = v_end + t``. It reaches 1
-    at :func:`rc_spike_fire`'s time. Broadcasts ``potential`` against ``time``.
+    at :func:`rc_spike_fire`'s time. Evaluated as ``v_end + t φ(a β t) (a - β a v_end)`` (the same
+    function, with ``φ(x) = (1 - e^-x)/x``), which never forms ``1/β``. Broadcasts ``potential`` against
+    ``time``.
     """
     if beta_dis == 0.0:
         return potential + time
     time = torch.as_tensor(time, dtype=potential.dtype, device=potential.device)
-    return 1.0 / beta_dis - (1.0 / beta_dis - potential) * torch.exp(math.log1p(-beta_dis) * time)
+    rate = discharger_rate(beta_dis)
+    return potential + time * phi(rate * beta_dis * time) * (rate - rate * beta_dis * potential)
 
 
 def threshold_crossing(
