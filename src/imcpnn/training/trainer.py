@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..data import DataSplits, augment_batch, encode_inputs, load_dataset, make_loader, set_loader_epoch
 from ..layers import SpikingLayer, SpikingNetwork, build_network
+from ..outdir import claim_output_folder
 from . import losses
 from .checkpoint import load_checkpoint, save_checkpoint, write_csv, write_json
 from .config import TrainConfig
@@ -195,7 +197,8 @@ def train_one_epoch(
     """One pass over the loader: ``(summed loss, correct, seen)`` on this rank."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    batches = tqdm(loader, desc=description, disable=not progress, leave=False)
+    # a progress bar only on a terminal: in a log file its \r frames would pile up (the epoch lines remain)
+    batches = tqdm(loader, desc=description, disable=not (progress and sys.stderr.isatty()), leave=False)
     for x, y in batches:
         x, y = x.to(device), y.to(device)
         if config.data.augment:
@@ -282,11 +285,34 @@ def _barrier(world_size: int) -> None:
         dist.barrier()
 
 
+RUN_FILES = ("last.pt", "best.pt", "metrics.json")
+
+
 def train(
     config: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Train a network; returns the metrics also written to ``OUT/metrics.json``."""
+    """Train a network; returns the metrics also written to ``OUT/metrics.json``.
+
+    ``OUT`` is claimed first (:func:`imcpnn.outdir.claim_output_folder`: checked writable, one process
+    at a time). A folder that holds a run is never overwritten: ``resume=True`` continues it (a finished
+    run is only re-evaluated), otherwise a :class:`ValueError` asks for ``--resume`` or another folder.
+    """
     rank, world_size = _distributed()
+    if rank != 0:
+        return _train(config, resume, progress, log, rank, world_size)
+    with claim_output_folder(config.out):
+        held = [name for name in RUN_FILES if (Path(config.out) / name).exists()]
+        if held and not resume:
+            raise ValueError(
+                f"{config.out} already holds a run ({', '.join(held)}); continue it with --resume, or give "
+                "another --out (nothing was changed)"
+            )
+        return _train(config, resume, progress, log, rank, world_size)
+
+
+def _train(
+    config: TrainConfig, resume: bool, progress: bool, log: Callable[[str], None], rank: int, world_size: int
+) -> dict[str, Any]:
     device = resolve_device(config.device)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
