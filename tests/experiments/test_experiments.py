@@ -15,6 +15,7 @@ from imcpnn.experiments import (
     EXPERIMENTS,
     OUTPUT_FILES,
     PRESETS,
+    ExperimentOptions,
     ExperimentPreset,
     Workload,
     accuracy_vs_e_rev,
@@ -140,8 +141,8 @@ def test_rerun_reuses_and_resumes(results):
 
 
 def test_seeds_and_epochs_override(tmp_path):
-    configs = planned_runs("steps", TINY, tmp_path, seeds=2, epochs=3)
-    assert len(configs) == 8 and {c.seed for c in configs} == {1, 2} and {c.epochs for c in configs} == {3}
+    configs = planned_runs("steps", TINY, tmp_path, ExperimentOptions(seeds=2, epochs=3))
+    assert len(configs) == 8 and {c.seed for c in configs} == {1, 2} and {c.optimiser.epochs for c in configs} == {3}
     assert len({c.out for c in configs}) == 8
     assert len(planned_runs("erev", TINY, tmp_path)) == 2
 

@@ -6,77 +6,55 @@ a cache under the output folder), evaluates, and writes a CSV and a PNG (see ``d
 3. :func:`spike_time_histograms`: output spike times per layer on the test set (Fig. 4d);
 4. :func:`accuracy_vs_eval_steps`: accuracy against the evaluation ``M`` (Fig. 13).
 
-Each takes a preset (``"quick"`` or a paper preset, see :data:`PRESETS`) and an output folder.
+Each takes a preset (``"quick"`` or a paper preset, see :data:`PRESETS`), an output folder and
+:class:`ExperimentOptions` (device, data folder, seed and epoch overrides). :data:`EXPERIMENT_REGISTRY`
+describes each one (:class:`Experiment`: function, trainings, output files, text table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from . import erev, eval_steps, histograms, steps
+from ..training import TrainConfig
 from .erev import accuracy_vs_e_rev
 from .eval_steps import accuracy_vs_eval_steps
 from .histograms import spike_time_histograms
 from .presets import EXPERIMENT_NAMES, PRESETS, ExperimentPreset, Workload, get_preset
-from .runs import RunSpec, train_config
+from .registry import EXPERIMENT_REGISTRY, Experiment, ExperimentFunction, get_experiment
+from .runs import ExperimentOptions, RunSpec, train_config
 from .steps import accuracy_vs_steps
 
-ExperimentFunction = Callable[..., list[dict[str, Any]]]
-
-EXPERIMENTS: dict[str, ExperimentFunction] = {
-    "steps": accuracy_vs_steps,
-    "erev": accuracy_vs_e_rev,
-    "histograms": spike_time_histograms,
-    "eval-steps": accuracy_vs_eval_steps,
-}
-
-_REQUIRED_RUNS: dict[str, Callable[[Workload], list[RunSpec]]] = {
-    "steps": steps.required_runs,
-    "erev": erev.required_runs,
-    "histograms": histograms.required_runs,
-    "eval-steps": eval_steps.required_runs,
-}
-
-OUTPUT_FILES = {
-    "steps": (steps.CSV_NAME, steps.PNG_NAME),
-    "erev": (erev.CSV_NAME, erev.PNG_NAME),
-    "histograms": (histograms.CSV_NAME, histograms.PNG_NAME),
-    "eval-steps": (eval_steps.CSV_NAME, eval_steps.PNG_NAME),
-}
+#: Each experiment's function by name (from :data:`EXPERIMENT_REGISTRY`).
+EXPERIMENTS: dict[str, ExperimentFunction] = {name: e.function for name, e in EXPERIMENT_REGISTRY.items()}
+#: Each experiment's ``(CSV, PNG)`` file names by name (from :data:`EXPERIMENT_REGISTRY`).
+OUTPUT_FILES: dict[str, tuple[str, str]] = {name: e.output_files for name, e in EXPERIMENT_REGISTRY.items()}
 
 
 def planned_runs(
-    experiment: str,
-    preset: str | ExperimentPreset,
-    out: str | Path,
-    *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    seeds: int | None = None,
-    epochs: int | None = None,
-) -> list[Any]:
-    """The resolved :class:`~imcpnn.training.TrainConfig` of every training an experiment needs (none run)."""
-    resolved = get_preset(preset).with_overrides(seeds=seeds, epochs=epochs)
-    configs = []
-    for workload in resolved.for_experiment(experiment):
-        for spec in _REQUIRED_RUNS[experiment](workload):
-            configs.append(train_config(spec, Path(out), device, data_dir))
-    return configs
+    experiment: str, preset: str | ExperimentPreset, out: str | Path, options: ExperimentOptions | None = None
+) -> list[TrainConfig]:
+    """The complete :class:`~imcpnn.training.TrainConfig` of every training an experiment needs (none run)."""
+    return get_experiment(experiment).planned_runs(preset, out, options)
 
 
 __all__ = [
     "EXPERIMENTS",
     "EXPERIMENT_NAMES",
+    "EXPERIMENT_REGISTRY",
     "OUTPUT_FILES",
     "PRESETS",
+    "Experiment",
+    "ExperimentFunction",
+    "ExperimentOptions",
     "ExperimentPreset",
+    "RunSpec",
     "Workload",
     "accuracy_vs_e_rev",
     "accuracy_vs_eval_steps",
     "accuracy_vs_steps",
+    "get_experiment",
     "get_preset",
     "planned_runs",
     "spike_time_histograms",
+    "train_config",
 ]

@@ -11,100 +11,105 @@ Three flows per ``|E±|`` (symmetric, ``E- = -E+``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..atomic import save_figure
+from ..params import reversal_pair
+from ..training import TrainedRun
+from .output import Row, figure_grid, log_axis_ticks, percent, pyplot, write_summary
 from .presets import ExperimentPreset, Workload
-from .runs import (
-    ExperimentContext,
-    RunSpec,
-    figure_grid,
-    log_axis_ticks,
-    make_context,
-    pyplot,
-    write_summary,
-)
+from .runs import ExperimentContext, ExperimentOptions, Log, RunSpec, make_context, network_columns
 
+NAME = "erev"
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "erev.csv", "erev_runs.csv", "erev.png"
 FLOWS = ("physical", "ann", "scaled_ann")
 KEYS = ("workload", "dataset", "model", "arch", "train_steps", "eval_steps", "e_rev", "flow")
 VALUES = ("test_accuracy", "a_pos", "a_neg")
 
 
+def ideal_run(workload: Workload, seed: int) -> RunSpec:
+    """The ideal network of the top-down flow: trained at the workload's ideal ``|E±|``."""
+    return RunSpec.symmetric(workload, workload.ideal, workload.steps, True, seed)
+
+
+def physical_run(workload: Workload, e_rev: float, seed: int) -> RunSpec:
+    """The physical network trained at ``|E±| = e_rev``."""
+    return RunSpec.symmetric(workload, e_rev, workload.steps, True, seed)
+
+
 def required_runs(workload: Workload) -> list[RunSpec]:
     """The trainings of this experiment for one workload: the ideal network, then each ``|E±|``."""
-    ideal = [RunSpec(workload, workload.ideal, None, workload.steps, True, seed) for seed in workload.seed_values]
-    physical = [
-        RunSpec(workload, e_rev, None, workload.steps, True, seed)
-        for e_rev in workload.e_rev_grid
-        for seed in workload.seed_values
-    ]
+    ideal = [ideal_run(workload, seed) for seed in workload.seed_values]
+    physical = [physical_run(workload, e_rev, seed) for e_rev in workload.e_rev_grid for seed in workload.seed_values]
     return ideal + [spec for spec in physical if spec not in ideal]
 
 
 def accuracy_vs_e_rev(
     preset: str | ExperimentPreset = "quick",
     out: str | Path = "runs/experiments/quick",
+    options: ExperimentOptions | None = None,
     *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    progress: bool = False,
-    log: Callable[[str], None] = print,
-) -> list[dict[str, Any]]:
+    log: Log = print,
+) -> list[Row]:
     """Physical network, mapped ANN and scaled ANN at each ``|E±|`` of every workload's ``e_rev_grid``.
 
     Writes ``OUT/erev.csv`` (mean, std, min, max over seeds; accuracies in [0, 1]; for the scaled
     ANN also the chosen ``a+``, ``a-``), ``OUT/erev_runs.csv`` (one row per seed) and ``OUT/erev.png``.
     """
-    context = make_context(
-        preset, out, device=device, data_dir=data_dir, seeds=seeds, epochs=epochs, progress=progress, log=log
-    )
-    runs: list[dict[str, Any]] = []
-    for workload in context.preset.for_experiment("erev"):
-        log(f"erev: {workload.name}, {len(required_runs(workload))} runs; ideal |E±| = {workload.ideal:g}")
-        runs.extend(_workload_rows(context, workload))
+    context = make_context(preset, out, options, log)
+    runs: list[Row] = []
+    for workload in context.preset.for_experiment(NAME):
+        log(f"{NAME}: {workload.name}, {len(required_runs(workload))} runs; ideal |E±| = {workload.ideal:g}")
+        ideal_runs = {seed: context.cache.get(ideal_run(workload, seed)) for seed in workload.seed_values}
+        for e_rev in workload.e_rev_grid:
+            for seed in workload.seed_values:
+                runs.extend(_rows(context, physical_run(workload, e_rev, seed), e_rev, ideal_runs[seed]))
     return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_e_rev)
 
 
-def _workload_rows(context: ExperimentContext, workload: Workload) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    ideal_runs = {
-        seed: context.cache.get(RunSpec(workload, workload.ideal, None, workload.steps, True, seed))
-        for seed in workload.seed_values
-    }
-    for e_rev in workload.e_rev_grid:
-        for seed in workload.seed_values:
-            spec = RunSpec(workload, e_rev, None, workload.steps, True, seed)
-            physical = context.cache.get(spec)
-            config = context.cache.config(spec)
-            ideal = ideal_runs[seed]
-            mapped = {"e_rev_pos": e_rev, "e_rev_neg": -e_rev}
-            scaled, a_pos, a_neg, searched_on = context.evaluator.scaled_accuracy(ideal, workload.scales, **mapped)
-            common = {
-                "workload": workload.name, "dataset": config.dataset, "model": config.model, "arch": config.arch,
-                "train_steps": spec.steps, "eval_steps": config.eval_steps, "e_rev": e_rev, "seed": seed,
-            }  # fmt: skip
-            rows.append({**common, "flow": "physical", "trained_at_e_rev": e_rev,
-                         "test_accuracy": physical.test_accuracy, "a_pos": None, "a_neg": None, "searched_on": "",
-                         "run_dir": str(physical.directory)})  # fmt: skip
-            rows.append({**common, "flow": "ann", "trained_at_e_rev": workload.ideal,
-                         "test_accuracy": context.evaluator.accuracy(ideal, **mapped), "a_pos": None, "a_neg": None,
-                         "searched_on": "", "run_dir": str(ideal.directory)})  # fmt: skip
-            rows.append({**common, "flow": "scaled_ann", "trained_at_e_rev": workload.ideal,
-                         "test_accuracy": scaled, "a_pos": a_pos, "a_neg": a_neg, "searched_on": searched_on,
-                         "run_dir": str(ideal.directory)})  # fmt: skip
-            context.log(
-                f"    |E±| = {e_rev:g}, seed {seed}: physical {rows[-3]['test_accuracy']:.4f}  "
-                f"ANN {rows[-2]['test_accuracy']:.4f}  scaled ANN {scaled:.4f} (a+ {a_pos:g}, a- {a_neg:g})"
-            )
+def _rows(context: ExperimentContext, spec: RunSpec, e_rev: float, ideal: TrainedRun) -> list[Row]:
+    """The three flows at ``|E±| = e_rev`` for one seed: physical, mapped ANN, scaled ANN."""
+    workload = spec.workload
+    physical = context.cache.get(spec)
+    config = context.cache.config(spec)
+    e_pos, e_neg = reversal_pair(e_rev)
+    scaled = context.evaluator.scaled_accuracy(ideal, workload.scales, e_rev_pos=e_pos, e_rev_neg=e_neg)
+    mapped_accuracy = context.evaluator.accuracy(ideal, e_rev_pos=e_pos, e_rev_neg=e_neg)
+    common = {
+        **network_columns(workload, config), "train_steps": spec.steps,
+        "eval_steps": config.neuron.steps_for(training=False), "e_rev": e_rev, "seed": spec.seed,
+    }  # fmt: skip
+    rows = [
+        {**common, "flow": "physical", "trained_at_e_rev": e_rev, "test_accuracy": physical.test_accuracy,
+         "a_pos": None, "a_neg": None, "searched_on": "", "run_dir": str(physical.directory)},
+        {**common, "flow": "ann", "trained_at_e_rev": workload.ideal, "test_accuracy": mapped_accuracy,
+         "a_pos": None, "a_neg": None, "searched_on": "", "run_dir": str(ideal.directory)},
+        {**common, "flow": "scaled_ann", "trained_at_e_rev": workload.ideal, "test_accuracy": scaled.test_accuracy,
+         "a_pos": scaled.a_pos, "a_neg": scaled.a_neg, "searched_on": scaled.searched_on,
+         "run_dir": str(ideal.directory)},
+    ]  # fmt: skip
+    context.log(
+        f"    |E±| = {e_rev:g}, seed {spec.seed}: physical {physical.test_accuracy:.4f}  ANN {mapped_accuracy:.4f}  "
+        f"scaled ANN {scaled.test_accuracy:.4f} (a+ {scaled.a_pos:g}, a- {scaled.a_neg:g})"
+    )
     return rows
 
 
-def plot_e_rev(summary: list[dict[str, Any]], path: Path) -> Path:
+def format_rows(rows: list[Row]) -> str:
+    """A short plain-text table of the summary rows: the three flows per ``|E±|`` (accuracies in %)."""
+    lines = ["workload          |E±|   physical   ANN    scaled ANN  (a+, a-)   seeds"]
+    for workload, e_rev in dict.fromkeys((r["workload"], r["e_rev"]) for r in rows):
+        by_flow = {r["flow"]: r for r in rows if r["workload"] == workload and r["e_rev"] == e_rev}
+        scaled = by_flow["scaled_ann"]
+        lines.append(
+            f"{workload:<17} {e_rev:>5g}  {percent(by_flow['physical']['test_accuracy_mean'])}  "
+            f"{percent(by_flow['ann']['test_accuracy_mean'])}  {percent(scaled['test_accuracy_mean'])}     "
+            f"({scaled['a_pos_mean']:.2f}, {scaled['a_neg_mean']:.2f})  {scaled['n_seeds']}"
+        )
+    return "\n".join(lines)
+
+
+def plot_e_rev(summary: list[Row], path: Path) -> Path:
     """One panel per workload: accuracy (%) against ``|E±|`` (log scale), one line per flow."""
     plt = pyplot()
     workloads = list(dict.fromkeys(row["workload"] for row in summary))

@@ -8,22 +8,14 @@ steps experiment, so running both trains them once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..atomic import save_figure
+from .output import Row, figure_grid, log_axis_ticks, percent, pyplot, write_summary
 from .presets import ExperimentPreset, Workload
-from .runs import (
-    ExperimentContext,
-    RunSpec,
-    figure_grid,
-    log_axis_ticks,
-    make_context,
-    pyplot,
-    write_summary,
-)
+from .runs import ExperimentContext, ExperimentOptions, Log, RunSpec, make_context, network_columns
 
+NAME = "eval-steps"
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "eval_steps.csv", "eval_steps_runs.csv", "eval_steps.png"
 KEYS = ("workload", "dataset", "model", "arch", "e_rev_pos", "e_rev_neg", "train_offset", "train_steps", "solver",
         "eval_steps")  # fmt: skip
@@ -33,7 +25,7 @@ VALUES = ("test_accuracy",)
 def required_runs(workload: Workload) -> list[RunSpec]:
     """The trainings of this experiment for one workload."""
     return [
-        RunSpec(workload, workload.e_rev_pos, workload.e_rev_neg, workload.steps, offset == "random", seed)
+        RunSpec.reference(workload, workload.steps, offset == "random", seed)
         for offset in workload.eval_offsets
         for seed in workload.seed_values
     ]
@@ -42,39 +34,33 @@ def required_runs(workload: Workload) -> list[RunSpec]:
 def accuracy_vs_eval_steps(
     preset: str | ExperimentPreset = "quick",
     out: str | Path = "runs/experiments/quick",
+    options: ExperimentOptions | None = None,
     *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    progress: bool = False,
-    log: Callable[[str], None] = print,
-) -> list[dict[str, Any]]:
+    log: Log = print,
+) -> list[Row]:
     """Evaluate every reference run at each ``M`` of the workload's ``eval_steps_grid`` (and exactly).
 
     Writes ``OUT/eval_steps.csv`` (mean, std, min, max over seeds; accuracies in [0, 1]; the exact
     solver's rows have ``solver = exact`` and an empty ``eval_steps``), ``OUT/eval_steps_runs.csv``
     (one row per seed) and ``OUT/eval_steps.png``; returns the summary rows.
     """
-    context = make_context(
-        preset, out, device=device, data_dir=data_dir, seeds=seeds, epochs=epochs, progress=progress, log=log
-    )
-    runs: list[dict[str, Any]] = []
-    for workload in context.preset.for_experiment("eval-steps"):
+    context = make_context(preset, out, options, log)
+    runs: list[Row] = []
+    for workload in context.preset.for_experiment(NAME):
         specs = required_runs(workload)
-        log(f"eval-steps: {workload.name}, {len(specs)} runs x {len(workload.eval_steps_grid)} evaluation M")
+        log(f"{NAME}: {workload.name}, {len(specs)} runs x {len(workload.eval_steps_grid)} evaluation M")
         for spec in specs:
             runs.extend(_run_rows(context, spec))
     return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_eval_steps)
 
 
-def _run_rows(context: ExperimentContext, spec: RunSpec) -> list[dict[str, Any]]:
+def _run_rows(context: ExperimentContext, spec: RunSpec) -> list[Row]:
     run = context.cache.get(spec)
     config = context.cache.config(spec)
+    params = config.neuron.params
     common = {
-        "workload": spec.workload.name, "dataset": config.dataset, "model": config.model, "arch": config.arch,
-        "e_rev_pos": config.e_rev_pos, "e_rev_neg": config.e_rev_neg, "train_offset": spec.offset,
-        "train_steps": spec.steps, "seed": spec.seed,
+        **network_columns(spec.workload, config), "e_rev_pos": params.e_rev_pos, "e_rev_neg": params.e_rev_neg,
+        "train_offset": spec.offset, "train_steps": spec.steps, "seed": spec.seed,
     }  # fmt: skip
     rows = [
         {**common, "solver": "dstd", "eval_steps": steps,
@@ -87,7 +73,19 @@ def _run_rows(context: ExperimentContext, spec: RunSpec) -> list[dict[str, Any]]
     return rows
 
 
-def plot_eval_steps(summary: list[dict[str, Any]], path: Path) -> Path:
+def format_rows(rows: list[Row]) -> str:
+    """A short plain-text table of the summary rows (accuracies in %)."""
+    lines = ["workload          train offset  train M  eval    acc ± std   seeds"]
+    for r in rows:
+        evaluation = "exact" if r["solver"] == "exact" else f"M={r['eval_steps']}"
+        lines.append(
+            f"{r['workload']:<17} {r['train_offset']:<13} {r['train_steps']:>7}  {evaluation:<6} "
+            f"{percent(r['test_accuracy_mean'])} ± {100 * r['test_accuracy_std']:4.2f}  {r['n_seeds']}"
+        )
+    return "\n".join(lines)
+
+
+def plot_eval_steps(summary: list[Row], path: Path) -> Path:
     """One panel per workload: accuracy (%) against evaluation ``M`` (log scale), one line per training offset."""
     plt = pyplot()
     workloads = list(dict.fromkeys(row["workload"] for row in summary))

@@ -9,23 +9,26 @@ potential at or above 1); TTFS neurons can stay silent, which the ``silent_fract
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from ..atomic import save_figure
+from ..data import DataSplits
 from ..layers import SpikingConv2d, SpikingNetwork
+from .output import Row, pyplot, write_table
 from .presets import ExperimentPreset, Workload
-from .runs import ExperimentContext, RunSpec, make_context, pyplot, spike_times_per_layer, write_table
+from .runs import ExperimentContext, ExperimentOptions, Log, RunSpec, make_context, network_columns
 
+NAME = "histograms"
 CSV_NAME, PNG_NAME = "histograms.csv", "histograms.png"
 
 
 def required_runs(workload: Workload) -> list[RunSpec]:
     """The one training of this experiment for a workload: its reference run, first seed."""
-    return [RunSpec(workload, workload.e_rev_pos, workload.e_rev_neg, workload.steps, True, workload.seed_values[0])]
+    return [RunSpec.reference(workload, workload.steps, True, workload.seed_values[0])]
 
 
 def layer_names(model: SpikingNetwork) -> list[str]:
@@ -38,48 +41,61 @@ def layer_names(model: SpikingNetwork) -> list[str]:
     return names
 
 
-def spike_time_histograms(
-    preset: str | ExperimentPreset = "quick",
-    out: str | Path = "runs/experiments/quick",
-    *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    progress: bool = False,
-    log: Callable[[str], None] = print,
-) -> list[dict[str, Any]]:
-    """Per workload and neuron layer, the distribution of output spike times on the test set.
+@dataclass(frozen=True)
+class LayerHistogram:
+    """The output spike times of one neuron layer on the test set.
 
-    Writes ``OUT/histograms.csv`` (one row per layer and bin: bin edges in normalised time, count,
-    ``fraction`` of all neuron outputs of the layer, the layer's ``silent_fraction`` and mean spike
-    time) and ``OUT/histograms.png``; returns the rows.
+    Attributes:
+        name: ``"layer 1: dense 100"`` (see :func:`layer_names`).
+        edges: ``bins + 1`` bin edges over the time window (normalised time).
+        counts: outputs per bin (silent outputs, ``t = inf``, are in none).
+        outputs: every output of the layer (neurons x test samples).
+        silent: outputs that never fired.
+        time_sum: the sum of the fired outputs' spike times.
     """
-    context = make_context(
-        preset, out, device=device, data_dir=data_dir, seeds=seeds, epochs=epochs, progress=progress, log=log
-    )
-    rows: list[dict[str, Any]] = []
-    for workload in context.preset.for_experiment("histograms"):
-        log(f"histograms: {workload.name}, 1 run")
-        rows.extend(_workload_rows(context, workload))
-    write_table(context.out / CSV_NAME, rows)
-    plot_histograms(rows, context.out / PNG_NAME)
-    return rows
+
+    name: str
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    outputs: int
+    silent: int
+    time_sum: float
+
+    @property
+    def silent_fraction(self) -> float:
+        return self.silent / max(self.outputs, 1)
+
+    @property
+    def mean_spike_time(self) -> float | None:
+        fired = self.outputs - self.silent
+        return self.time_sum / fired if fired else None
 
 
-def _workload_rows(context: ExperimentContext, workload: Workload) -> list[dict[str, Any]]:
-    (spec,) = required_runs(workload)
-    run = context.cache.get(spec)
-    model, config = context.evaluator.model(run)
-    splits = context.evaluator.splits(config)
-    window = config.time_window
-    bins = workload.histogram_bins
+@torch.no_grad()
+def spike_times_per_layer(
+    model: SpikingNetwork, splits: DataSplits, device: torch.device, seed: int, batch_size: int = 256
+) -> Iterable[list[torch.Tensor]]:
+    """Per test batch, the output spike times of every neuron layer (evaluation mode, noise seeded)."""
+    from ..training.trainer import encode
+
+    model.eval()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for start in range(0, len(splits.test), batch_size):
+            x, _ = splits.test[start : start + batch_size]
+            yield model.layer_outputs(encode(splits, model, x.to(device)))
+
+
+def layer_histograms(
+    model: SpikingNetwork, splits: DataSplits, device: torch.device, seed: int, window: float, bins: int
+) -> list[LayerHistogram]:
+    """The spike-time histogram of every neuron layer of ``model`` on the test set, ``bins`` over ``[0, window]``."""
     names = layer_names(model)
     counts = [torch.zeros(bins, dtype=torch.float64) for _ in names]
     silent = [0] * len(names)
     totals = [0] * len(names)
     time_sums = [0.0] * len(names)
-    for layer_times in spike_times_per_layer(model, splits, context.evaluator.device, config.seed):
+    for layer_times in spike_times_per_layer(model, splits, device, seed):
         for index, times in enumerate(layer_times):
             times = times.detach().double().flatten().cpu()
             finite = times[torch.isfinite(times)]
@@ -87,25 +103,78 @@ def _workload_rows(context: ExperimentContext, workload: Workload) -> list[dict[
             silent[index] += int(times.numel() - finite.numel())
             totals[index] += int(times.numel())
             time_sums[index] += float(finite.sum())
-    edges = torch.linspace(0.0, window, bins + 1, dtype=torch.float64).tolist()
+    edges = tuple(torch.linspace(0.0, window, bins + 1, dtype=torch.float64).tolist())
+    return [
+        LayerHistogram(name, edges, tuple(int(c) for c in counts[i].tolist()), totals[i], silent[i], time_sums[i])
+        for i, name in enumerate(names)
+    ]
+
+
+def spike_time_histograms(
+    preset: str | ExperimentPreset = "quick",
+    out: str | Path = "runs/experiments/quick",
+    options: ExperimentOptions | None = None,
+    *,
+    log: Log = print,
+) -> list[Row]:
+    """Per workload and neuron layer, the distribution of output spike times on the test set.
+
+    Writes ``OUT/histograms.csv`` (one row per layer and bin: bin edges in normalised time, count,
+    ``fraction`` of all neuron outputs of the layer, the layer's ``silent_fraction`` and mean spike
+    time) and ``OUT/histograms.png``; returns the rows.
+    """
+    context = make_context(preset, out, options, log)
+    rows: list[Row] = []
+    for workload in context.preset.for_experiment(NAME):
+        log(f"{NAME}: {workload.name}, 1 run")
+        rows.extend(_workload_rows(context, workload))
+    write_table(context.out / CSV_NAME, rows)
+    plot_histograms(rows, context.out / PNG_NAME)
+    return rows
+
+
+def _workload_rows(context: ExperimentContext, workload: Workload) -> list[Row]:
+    (spec,) = required_runs(workload)
+    run = context.cache.get(spec)
+    model, config = context.evaluator.model(run)
+    splits = context.evaluator.splits(config)
+    histograms = layer_histograms(
+        model, splits, context.evaluator.device, config.seed, config.time_window, workload.histogram_bins
+    )
+    neuron = config.neuron
+    common = {
+        **network_columns(workload, config), "e_rev_pos": neuron.params.e_rev_pos,
+        "e_rev_neg": neuron.params.e_rev_neg, "train_steps": neuron.steps,
+        "eval_steps": neuron.steps_for(training=False), "seed": config.seed, "test_accuracy": run.test_accuracy,
+    }  # fmt: skip
     rows = []
-    for index, name in enumerate(names):
-        fired = totals[index] - silent[index]
-        for b in range(bins):
+    for index, layer in enumerate(histograms, start=1):
+        for b, count in enumerate(layer.counts):
             rows.append({
-                "workload": workload.name, "dataset": config.dataset, "model": config.model, "arch": config.arch,
-                "e_rev_pos": config.e_rev_pos, "e_rev_neg": config.e_rev_neg, "train_steps": config.steps,
-                "eval_steps": config.eval_steps, "seed": config.seed, "test_accuracy": run.test_accuracy,
-                "layer": index + 1, "layer_name": name, "outputs": totals[index], "bin_start": edges[b],
-                "bin_end": edges[b + 1], "count": int(counts[index][b]),
-                "fraction": float(counts[index][b]) / max(totals[index], 1),
-                "silent_fraction": silent[index] / max(totals[index], 1),
-                "mean_spike_time": time_sums[index] / fired if fired else None,
+                **common, "layer": index, "layer_name": layer.name, "outputs": layer.outputs,
+                "bin_start": layer.edges[b], "bin_end": layer.edges[b + 1], "count": count,
+                "fraction": count / max(layer.outputs, 1), "silent_fraction": layer.silent_fraction,
+                "mean_spike_time": layer.mean_spike_time,
             })  # fmt: skip
     return rows
 
 
-def plot_histograms(rows: list[dict[str, Any]], path: Path) -> Path:
+def format_rows(rows: list[Row]) -> str:
+    """A short plain-text table of the rows: one line per layer, with its peak bin."""
+    lines = ["workload          layer                         outputs   silent %  mean t   peak bin (share %)"]
+    for workload, layer in dict.fromkeys((r["workload"], r["layer"]) for r in rows):
+        bins = [r for r in rows if r["workload"] == workload and r["layer"] == layer]
+        peak = max(bins, key=lambda r: r["fraction"])
+        mean_time = bins[0]["mean_spike_time"]
+        lines.append(
+            f"{workload:<17} {bins[0]['layer_name']:<29} {bins[0]['outputs']:>8}  "
+            f"{100 * bins[0]['silent_fraction']:7.2f}  {'-' if mean_time is None else f'{mean_time:.3f}':>6}   "
+            f"[{peak['bin_start']:.2f}, {peak['bin_end']:.2f}] ({100 * peak['fraction']:.1f})"
+        )
+    return "\n".join(lines)
+
+
+def plot_histograms(rows: list[Row], path: Path) -> Path:
     """One row of panels per workload, one panel per neuron layer: fraction (%) of outputs per time bin."""
     plt = pyplot()
     workloads = list(dict.fromkeys(row["workload"] for row in rows))

@@ -15,12 +15,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..families import get_family
+from ..params import reversal_pair
 from ..training import DEFAULT_SCALES
+from ..training.config import setting_names
 
+#: The experiments' names, in the order ``imcpnn experiment all`` runs them (the keys of
+#: :data:`imcpnn.experiments.registry.EXPERIMENT_REGISTRY`, which checks that they agree).
 EXPERIMENT_NAMES = ("steps", "erev", "histograms", "eval-steps")
-
-# The ideal ("ANN") reversal potentials of the top-down flow (spec section 6).
-IDEAL_E_REV = {"rcspike": 100.0, "ttfs": 31.6}
+#: The training settings a run sets itself (:func:`imcpnn.experiments.runs.train_config`), not ``Workload.train``.
+SET_BY_RUN = ("dataset", "model", "arch", "e_rev", "steps", "offset", "seed", "epochs", "device", "data_dir", "out")
 
 RCSPIKE_STEPS_GRID = (2, 3, 4, 6, 8, 10)
 RCSPIKE_E_REV_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 100.0)
@@ -41,11 +45,12 @@ class Workload:
         name: short identifier, used for folder names and plot titles.
         dataset, model, arch: as in :class:`~imcpnn.training.TrainConfig` (``arch=None``: the data set preset).
         e_rev_pos, e_rev_neg: reference reversal potentials (normalised) of the steps, histogram and
-            evaluation-M experiments; ``e_rev_neg=None`` means ``-e_rev_pos``.
+            evaluation-M experiments; ``e_rev_neg=None`` means ``-e_rev_pos`` (:attr:`reference_e_rev`).
         steps: reference DSTD training steps ``M`` (histograms, evaluation-M sweep, |E±| sweep).
         steps_grid: training ``M`` of the steps experiment (Fig. 4e, 5c).
         e_rev_grid: symmetric ``|E±|`` of the reversal-potential experiment (Fig. 4f, 5d).
-        ideal_e_rev: ``|E±|`` of the ideal network of the top-down flow (100 RC-Spike, 31.6 TTFS).
+        ideal_e_rev: ``|E±|`` of the ideal network of the top-down flow (``None``: the family's
+            :attr:`~imcpnn.families.NeuronFamily.ideal_e_rev`, 100 RC-Spike, 31.6 TTFS).
         eval_steps_grid: evaluation ``M`` of the evaluation-M experiment (Fig. 13).
         eval_exact: also evaluate with the exact (event-driven) solver as the reference.
         eval_offsets: training offsets (``"random"``, ``"fixed"``) of the models the evaluation-M sweep uses.
@@ -53,7 +58,8 @@ class Workload:
         histogram_bins: bins over the time window in the histogram experiment.
         seeds: number of seeds (seeds ``1 .. seeds``) per setting.
         epochs: training epochs (``None``: the data set preset's).
-        train: further :class:`~imcpnn.training.TrainConfig` fields (e.g. ``max_train_samples``, ``lr``).
+        train: further settings of :meth:`~imcpnn.training.TrainConfig.from_flags` (e.g. ``max_train_samples``,
+            ``lr``, ``beta_dis``); not those a run sets itself (:data:`SET_BY_RUN`).
         experiments: the experiments this workload takes part in.
     """
 
@@ -86,11 +92,26 @@ class Workload:
             raise ValueError(f"workload {self.name!r}: offsets must be 'random' or 'fixed'; got {bad_offsets}")
         if self.seeds < 1:
             raise ValueError(f"workload {self.name!r}: seeds must be >= 1; got {self.seeds}")
+        get_family(self.model)
+        unknown_settings = sorted(set(self.train) - set(setting_names()))
+        if unknown_settings:
+            raise ValueError(
+                f"workload {self.name!r}: unknown training settings {unknown_settings} in train; "
+                f"allowed: {sorted(set(setting_names()) - set(SET_BY_RUN))}"
+            )
+        own = sorted(set(self.train) & set(SET_BY_RUN))
+        if own:
+            raise ValueError(f"workload {self.name!r}: train must not set {own}: the workload and its runs set them")
 
     @property
     def ideal(self) -> float:
-        """``|E±|`` of the top-down flow's ideal network."""
-        return self.ideal_e_rev if self.ideal_e_rev is not None else IDEAL_E_REV[self.model]
+        """``|E±|`` of the top-down flow's ideal network: ``ideal_e_rev``, else the family's."""
+        return self.ideal_e_rev if self.ideal_e_rev is not None else get_family(self.model).ideal_e_rev
+
+    @property
+    def reference_e_rev(self) -> tuple[float, float]:
+        """The reference ``(E+, E-)`` (``E- = -E+`` when ``e_rev_neg`` is None)."""
+        return reversal_pair(self.e_rev_pos, self.e_rev_neg)
 
     @property
     def seed_values(self) -> tuple[int, ...]:
@@ -145,14 +166,32 @@ PRESETS: dict[str, ExperimentPreset] = {
         "circuit network (E+ 2.8, E- -1.53, β_dis 0.155; 300 epochs) for the histograms and the evaluation-M sweep",
         workloads=(
             Workload(
-                name="digits-rcspike", dataset="digits", model="rcspike", arch="64-100-10", e_rev_pos=2.0, steps=4,
-                steps_grid=(1, 2, 4, 8), e_rev_grid=QUICK_E_REV_GRID,
-                eval_steps_grid=(1, 2, 3, 4, 6, 8, 15, 30, 60, 100), eval_exact=True, seeds=3, epochs=8,
+                name="digits-rcspike",
+                dataset="digits",
+                model="rcspike",
+                arch="64-100-10",
+                e_rev_pos=2.0,
+                steps=4,
+                steps_grid=(1, 2, 4, 8),
+                e_rev_grid=QUICK_E_REV_GRID,
+                eval_steps_grid=(1, 2, 3, 4, 6, 8, 15, 30, 60, 100),
+                eval_exact=True,
+                seeds=3,
+                epochs=8,
             ),
             Workload(
-                name="iris-circuit", dataset="iris", model="rcspike", arch="5-5-5", e_rev_pos=2.8, e_rev_neg=-1.53,
-                steps=4, eval_steps_grid=(1, 2, 3, 4, 6, 8, 15, 30, 60, 100), eval_exact=True,
-                eval_offsets=("random",), seeds=3, train={"beta_dis": 1 / 6.44},
+                name="iris-circuit",
+                dataset="iris",
+                model="rcspike",
+                arch="5-5-5",
+                e_rev_pos=2.8,
+                e_rev_neg=-1.53,
+                steps=4,
+                eval_steps_grid=(1, 2, 3, 4, 6, 8, 15, 30, 60, 100),
+                eval_exact=True,
+                eval_offsets=("random",),
+                seeds=3,
+                train={"beta_dis": 1 / 6.44},
                 experiments=("histograms", "eval-steps"),
             ),
         ),
@@ -178,9 +217,7 @@ PRESETS: dict[str, ExperimentPreset] = {
     "cifar10-vgg7x2": ExperimentPreset(
         name="cifar10-vgg7x2",
         description="CIFAR-10 RC-Spike double-width VGG7 with augmentation (Table 3: 90.27 %)",
-        workloads=(
-            Workload(name="cifar10-vgg7x2", dataset="cifar10", model="rcspike", arch=f"3x32x32:{VGG7_DOUBLE}"),
-        ),
+        workloads=(Workload(name="cifar10-vgg7x2", dataset="cifar10", model="rcspike", arch=f"3x32x32:{VGG7_DOUBLE}"),),
         needs=_PAPER_NEEDS,
     ),
     "ttfs-cnn": ExperimentPreset(

@@ -7,14 +7,14 @@ Each model is trained with ``M`` steps and evaluated twice: with the evaluation 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..atomic import save_figure
+from .output import Row, figure_grid, log_axis_ticks, percent, pyplot, write_summary
 from .presets import ExperimentPreset, Workload
-from .runs import RunSpec, figure_grid, log_axis_ticks, make_context, pyplot, write_summary
+from .runs import ExperimentContext, ExperimentOptions, Log, RunSpec, make_context, network_columns
 
+NAME = "steps"
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "steps.csv", "steps_runs.csv", "steps.png"
 KEYS = ("workload", "dataset", "model", "arch", "e_rev_pos", "e_rev_neg", "offset", "train_steps", "eval_steps")
 VALUES = ("test_accuracy", "test_accuracy_at_train_steps")
@@ -23,7 +23,7 @@ VALUES = ("test_accuracy", "test_accuracy_at_train_steps")
 def required_runs(workload: Workload) -> list[RunSpec]:
     """The trainings of this experiment for one workload."""
     return [
-        RunSpec(workload, workload.e_rev_pos, workload.e_rev_neg, steps, offset == "random", seed)
+        RunSpec.reference(workload, steps, offset == "random", seed)
         for offset in ("random", "fixed")
         for steps in workload.steps_grid
         for seed in workload.seed_values
@@ -33,42 +33,51 @@ def required_runs(workload: Workload) -> list[RunSpec]:
 def accuracy_vs_steps(
     preset: str | ExperimentPreset = "quick",
     out: str | Path = "runs/experiments/quick",
+    options: ExperimentOptions | None = None,
     *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    progress: bool = False,
-    log: Callable[[str], None] = print,
-) -> list[dict[str, Any]]:
+    log: Log = print,
+) -> list[Row]:
     """Train every workload at each ``M`` of its ``steps_grid`` with random and fixed offset.
 
     Writes ``OUT/steps.csv`` (mean, std, min, max over seeds; accuracies in [0, 1]),
     ``OUT/steps_runs.csv`` (one row per seed) and ``OUT/steps.png``; returns the summary rows.
     """
-    context = make_context(
-        preset, out, device=device, data_dir=data_dir, seeds=seeds, epochs=epochs, progress=progress, log=log
-    )
-    runs: list[dict[str, Any]] = []
-    for workload in context.preset.for_experiment("steps"):
+    context = make_context(preset, out, options, log)
+    runs: list[Row] = []
+    for workload in context.preset.for_experiment(NAME):
         specs = required_runs(workload)
-        log(f"steps: {workload.name}, {len(specs)} runs")
-        for spec in specs:
-            run = context.cache.get(spec)
-            config = context.cache.config(spec)
-            runs.append({
-                "workload": workload.name, "dataset": config.dataset, "model": config.model, "arch": config.arch,
-                "e_rev_pos": config.e_rev_pos, "e_rev_neg": config.e_rev_neg, "offset": spec.offset,
-                "train_steps": spec.steps, "eval_steps": config.eval_steps, "seed": spec.seed,
-                "epochs": config.epochs, "test_accuracy": run.test_accuracy,
-                "test_accuracy_at_train_steps": context.evaluator.accuracy(run, eval_steps=spec.steps),
-                "val_accuracy": run.metrics.get("val_accuracy"), "best_epoch": run.metrics.get("best_epoch"),
-                "wall_seconds": run.metrics.get("wall_seconds"), "run_dir": str(run.directory),
-            })  # fmt: skip
+        log(f"{NAME}: {workload.name}, {len(specs)} runs")
+        runs.extend(_run_row(context, spec) for spec in specs)
     return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_steps)
 
 
-def plot_steps(summary: list[dict[str, Any]], path: Path) -> Path:
+def _run_row(context: ExperimentContext, spec: RunSpec) -> Row:
+    run = context.cache.get(spec)
+    config = context.cache.config(spec)
+    params = config.neuron.params
+    return {
+        **network_columns(spec.workload, config), "e_rev_pos": params.e_rev_pos, "e_rev_neg": params.e_rev_neg,
+        "offset": spec.offset, "train_steps": spec.steps, "eval_steps": config.neuron.steps_for(training=False),
+        "seed": spec.seed, "epochs": config.optimiser.epochs, "test_accuracy": run.test_accuracy,
+        "test_accuracy_at_train_steps": context.evaluator.accuracy(run, eval_steps=spec.steps),
+        "val_accuracy": run.metrics.get("val_accuracy"), "best_epoch": run.metrics.get("best_epoch"),
+        "wall_seconds": run.metrics.get("wall_seconds"), "run_dir": str(run.directory),
+    }  # fmt: skip
+
+
+def format_rows(rows: list[Row]) -> str:
+    """A short plain-text table of the summary rows (accuracies in %)."""
+    lines = ["workload          offset  train M  acc(eval M) ± std   acc(eval M = train M)  seeds"]
+    for r in rows:
+        at_train_steps = percent(r["test_accuracy_at_train_steps_mean"])
+        lines.append(
+            f"{r['workload']:<17} {r['offset']:<7} {r['train_steps']:>7}  {percent(r['test_accuracy_mean'])} ± "
+            f"{100 * r['test_accuracy_std']:4.2f} (M={r['eval_steps']})  {at_train_steps:>21}  {r['n_seeds']:>5}"
+        )
+    return "\n".join(lines)
+
+
+def plot_steps(summary: list[Row], path: Path) -> Path:
     """One panel per workload: accuracy (%) against training ``M``, one line per offset."""
     plt = pyplot()
     workloads = list(dict.fromkeys(row["workload"] for row in summary))
