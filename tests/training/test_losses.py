@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from imcpnn.layers import NeuronConfig, NeuronParams, SpikingConv2d, SpikingLinear
@@ -59,3 +60,19 @@ def test_firing_regulariser_of_conv_matches_unfolded_dense():
     outputs = t_out.flatten(2).transpose(1, 2).reshape(-1, 3)
     expected = _brute_force_q(layer.weight.detach().flatten(1), patches, outputs) * patches.shape[0] / 2
     assert math.isclose(q, expected, rel_tol=1e-5)
+
+
+def test_spike_time_loss_is_the_trainers_cost_for_a_loop_of_ones_own():
+    from imcpnn.training import SpikeTimeLoss, TrainConfig, build_model, compute_loss, forward_layers
+
+    config = TrainConfig.from_flags(dataset="iris", model="ttfs", gamma_q=1e-3, weight_l2=1e-2, early_spike_penalty=0.1)
+    model = build_model(config).train()
+    times, labels = torch.rand(8, 5), torch.randint(0, 3, (8,))
+    torch.manual_seed(0)
+    expected, _ = compute_loss(config, model, times, labels, 3)
+    torch.manual_seed(0)
+    output, layer_io = forward_layers(model, times)
+    loss_fn = SpikeTimeLoss(config.loss, window=config.time_window, num_classes=3)
+    torch.testing.assert_close(loss_fn(output, labels, layer_io), expected)
+    with pytest.raises(ValueError, match="layer_io"):
+        loss_fn(output, labels)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..layers import SpikingConv2d, SpikingLayer
+from .config import LossSettings
 
 
 def finite_times(spike_times: torch.Tensor, window: float) -> torch.Tensor:
@@ -66,3 +68,53 @@ def firing_regulariser(layer_io: list[tuple[SpikingLayer, torch.Tensor, torch.Te
 def predict(output_times: torch.Tensor) -> torch.Tensor:
     """The class is the earliest output spike."""
     return output_times.argmin(dim=1)
+
+
+LayerRecord = tuple[SpikingLayer, torch.Tensor, torch.Tensor]
+
+
+class SpikeTimeLoss(nn.Module):
+    """The cost ``imcpnn train`` minimises (spec ``MODEL.md`` section 6), for a training loop of your own.
+
+    ``CE(softmax(-t / τ_soft), label) + γ1 Σ (t - t_ref)² - γ2 Q + λ Σ ||w||² + η Σ_l Σ (t - 1)²`` on the
+    first ``num_classes`` outputs (silent neurons count as firing at the window's end). The terms after
+    the cross-entropy need every neuron layer's ``(layer, input, output)``; get them with
+    :func:`imcpnn.training.trainer.forward_layers`::
+
+        loss_fn = SpikeTimeLoss(config.loss, window=config.time_window, num_classes=10)
+        output, layer_io = forward_layers(model, spike_times)
+        loss = loss_fn(output, labels, layer_io)
+    """
+
+    def __init__(self, settings: LossSettings | None = None, *, window: float, num_classes: int) -> None:
+        super().__init__()
+        self.settings = settings or LossSettings()
+        self.window = float(window)
+        self.num_classes = int(num_classes)
+
+    def class_times(self, output: torch.Tensor) -> torch.Tensor:
+        """The class outputs ``[B, num_classes]``, silent ones at the window's end."""
+        return finite_times(output[:, : self.num_classes], self.window)
+
+    def forward(
+        self, output: torch.Tensor, labels: torch.Tensor, layer_io: list[LayerRecord] | None = None
+    ) -> torch.Tensor:
+        terms = self.settings
+        needs_layers = terms.gamma_q or terms.weight_l2 or terms.early_spike_penalty
+        if needs_layers and not layer_io:
+            raise ValueError(
+                "gamma_q, weight_l2 and early_spike_penalty need every layer's (layer, input, output): "
+                "pass layer_io from imcpnn.training.trainer.forward_layers(model, spike_times)"
+            )
+        class_times = self.class_times(output)
+        loss = spike_time_cross_entropy(class_times, labels, terms.tau_soft)
+        if terms.gamma_temporal:
+            loss = loss + terms.gamma_temporal * temporal_penalty(class_times, float(terms.t_ref))
+        if terms.gamma_q:
+            loss = loss - terms.gamma_q * firing_regulariser(layer_io)  # type: ignore[arg-type]
+        if terms.weight_l2:
+            loss = loss + terms.weight_l2 * weight_l2([layer for layer, _, _ in layer_io])  # type: ignore[union-attr]
+        if terms.early_spike_penalty:
+            times = [finite_times(out, self.window) for _, _, out in layer_io]  # type: ignore[union-attr]
+            loss = loss + terms.early_spike_penalty * early_spike_penalty(times)
+        return loss

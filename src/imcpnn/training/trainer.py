@@ -95,21 +95,11 @@ def forward_layers(
 def compute_loss(
     config: TrainConfig, model: nn.Module, spike_times: torch.Tensor, labels: torch.Tensor, num_classes: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The spec's cost (section 6) and the class outputs ``[B, num_classes]``."""
+    """The spec's cost (section 6, :class:`~imcpnn.training.losses.SpikeTimeLoss`) and the class outputs
+    ``[B, num_classes]``."""
     output, layer_io = forward_layers(model, spike_times)
-    window, terms = config.time_window, config.loss
-    class_times = losses.finite_times(output[:, :num_classes], window)
-    loss = losses.spike_time_cross_entropy(class_times, labels, terms.tau_soft)
-    if terms.gamma_temporal:
-        loss = loss + terms.gamma_temporal * losses.temporal_penalty(class_times, float(terms.t_ref))
-    if terms.gamma_q:
-        loss = loss - terms.gamma_q * losses.firing_regulariser(layer_io)
-    if terms.weight_l2:
-        loss = loss + terms.weight_l2 * losses.weight_l2([layer for layer, _, _ in layer_io])
-    if terms.early_spike_penalty:
-        times = [losses.finite_times(out, window) for _, _, out in layer_io]
-        loss = loss + terms.early_spike_penalty * losses.early_spike_penalty(times)
-    return loss, class_times
+    loss_fn = losses.SpikeTimeLoss(config.loss, window=config.time_window, num_classes=num_classes)
+    return loss_fn(output, labels, layer_io), loss_fn.class_times(output)
 
 
 @torch.no_grad()
