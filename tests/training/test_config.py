@@ -90,3 +90,22 @@ def test_changing_only_e_plus_of_an_asymmetric_pair_is_refused():
         network.set_config(e_rev_pos=3.0)
     symmetric = build_network("5-5-5", e_rev_pos=2.0)
     assert symmetric.set_config(e_rev_pos=3.0).params.e_rev_neg == -3.0
+
+
+def test_a_data_folder_for_a_bundled_data_set_is_an_error():
+    with pytest.raises(ValueError, match="bundled"):
+        TrainConfig.from_flags(dataset="digits", data_dir="/tmp")
+
+
+def test_a_cifar_batch_that_fails_in_any_way_is_a_clear_error(tmp_path, monkeypatch):
+    from imcpnn.data import cifar10
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x04K\x01.")
+
+    def exhausts_memory(self):
+        raise MemoryError
+
+    monkeypatch.setattr(cifar10._NumpyOnlyUnpickler, "load", exhausts_memory)
+    with pytest.raises(ValueError, match="not a readable CIFAR-10 python batch"):
+        cifar10.read_cifar10_py_batch(path)

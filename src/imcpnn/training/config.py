@@ -19,6 +19,8 @@ from ..families import get_family
 from ..layers import NeuronConfig
 from ..params import NeuronParams, reversal_pair
 
+BUNDLED_DATASETS = ("iris", "digits")  # shipped with scikit-learn: no data folder
+
 
 def setting(default: Any, help: str, **cli: Any) -> Any:
     """A dataclass field whose ``help`` (and optional ``flag``, ``choices``, ``metavar``) the CLI reads."""
@@ -37,6 +39,11 @@ class DataSettings:
     augment: bool = setting(False, "CIFAR-10 augmentation (random crop and flip)")
 
     def __post_init__(self) -> None:
+        if self.data_dir is not None and self.dataset in BUNDLED_DATASETS:
+            raise ValueError(
+                f"{self.dataset} comes bundled with scikit-learn and reads no files: leave out data_dir "
+                f"(--data-dir {self.data_dir}), which is for Fashion-MNIST and CIFAR-10"
+            )
         _positive_int("batch_size", self.batch_size)
         if self.max_train_samples is not None:
             _positive_int("max_train_samples", self.max_train_samples)
