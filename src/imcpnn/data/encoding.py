@@ -12,7 +12,7 @@ import math
 import torch
 
 from .cifar10 import CIFAR10_IMAGE_SHAPE
-from .datasets import canonical_dataset_name
+from .datasets import DataSplits, canonical_dataset_name
 
 TABULAR_DATASETS = ("iris",)
 
@@ -71,3 +71,11 @@ def encoded_input_shape(name: str, *, flatten: bool = False) -> tuple[int, ...]:
 def encoded_input_size(name: str) -> int:
     """Number of network inputs after encoding: iris 5, digits 64, Fashion-MNIST 784, CIFAR-10 3072."""
     return math.prod(encoded_input_shape(name))
+
+
+def encode_splits(splits: DataSplits, x: torch.Tensor, *, flatten: bool = False) -> torch.Tensor:
+    """Encode a batch of ``splits``' features with the rule its ``encoding`` names (named data sets and
+    one's own data alike): tabular :func:`encode_tabular`, images :func:`encode_images`."""
+    if splits.encoding == "tabular":
+        return encode_tabular(x)
+    return encode_images(x, flatten=flatten)

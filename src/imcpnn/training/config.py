@@ -115,7 +115,7 @@ class TrainConfig:
         set's preset. ``e_rev`` is ``|E±|`` (symmetric) or the pair ``(E+, E-)``; ``offset`` is
         ``"random"`` or ``"fixed"``; ``model`` is the neuron family.
         """
-        from ..data import canonical_dataset_name
+        from ..data import dataset_key
         from .presets import preset_for
 
         unknown = sorted(set(flags) - set(setting_names()))
@@ -123,7 +123,7 @@ class TrainConfig:
             raise ValueError(f"unknown training settings {unknown}; allowed: {sorted(setting_names())}")
 
         family = get_family(flags.get("model") or "rcspike")
-        dataset = canonical_dataset_name(flags.get("dataset") or "digits")
+        dataset = dataset_key(flags.get("dataset") or "digits")
         values: dict[str, Any] = {**dataclasses.asdict(family.defaults), "arch": None}
         values.update(preset_for(dataset, family.name).overrides())
         values.update({k: v for k, v in flags.items() if v is not None})

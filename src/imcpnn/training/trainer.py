@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data import DataSplits, augment_batch, encode_inputs, load_dataset, make_loader, set_loader_epoch
+from ..data import DataSplits, augment_batch, encode_splits, load_dataset, make_loader, set_loader_epoch
 from ..layers import SpikingLayer, SpikingNetwork, build_network
 from ..outdir import claim_output_folder
 from . import losses
@@ -48,14 +48,16 @@ def build_model(config: TrainConfig) -> SpikingNetwork:
     return build_network(config.arch, config.neuron)
 
 
-def load_data(config: TrainConfig, model: SpikingNetwork) -> DataSplits:
-    """The data set's splits; checks that the encoded input matches the network's input."""
+def load_data(config: TrainConfig, model: SpikingNetwork, splits: DataSplits | None = None) -> DataSplits:
+    """The data set's splits (or ``splits`` given by the caller); checks that the encoded input matches the
+    network's input."""
     data = config.data
-    splits = load_dataset(data.dataset, data.data_dir, seed=config.seed, val_fraction=data.val_fraction)
+    if splits is None:
+        splits = load_dataset(data.dataset, data.data_dir, seed=config.seed, val_fraction=data.val_fraction)
     if data.max_train_samples is not None and data.max_train_samples < len(splits.train):
         subset = splits.train[: data.max_train_samples]
         splits = dataclasses.replace(splits, train=torch.utils.data.TensorDataset(*subset))
-    sample = encode_inputs(splits.name, splits.train[:1][0], flatten=len(model.input_shape) == 1)
+    sample = encode(splits, model, splits.train[:1][0])
     if tuple(sample.shape[1:]) != tuple(model.input_shape):
         raise ValueError(
             f"the architecture {config.arch!r} expects inputs of shape {model.input_shape}, but {splits.name} "
@@ -68,7 +70,7 @@ def load_data(config: TrainConfig, model: SpikingNetwork) -> DataSplits:
 
 
 def encode(splits: DataSplits, model: SpikingNetwork, x: torch.Tensor) -> torch.Tensor:
-    return encode_inputs(splits.name, x, flatten=len(model.input_shape) == 1)
+    return encode_splits(splits, x, flatten=len(model.input_shape) == 1)
 
 
 def forward_layers(
@@ -279,9 +281,16 @@ RUN_FILES = ("last.pt", "best.pt", "metrics.json")
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    data: DataSplits | None = None,
 ) -> dict[str, Any]:
     """Train a network; returns the metrics also written to ``OUT/metrics.json``.
+
+    ``data``: splits of one's own (e.g. :func:`imcpnn.data.load_arrays`) instead of ``config.data.dataset``.
 
     ``OUT`` is claimed first (:func:`imcpnn.outdir.claim_output_folder`: checked writable, one process
     at a time). A folder that holds a run is never overwritten: ``resume=True`` continues it (a finished
@@ -289,7 +298,7 @@ def train(
     """
     rank, world_size = _distributed()
     if rank != 0:
-        return _train(config, resume, progress, log, rank, world_size)
+        return _train(config, resume, progress, log, rank, world_size, data)
     with claim_output_folder(config.out):
         held = [name for name in RUN_FILES if (Path(config.out) / name).exists()]
         if held and not resume:
@@ -297,18 +306,19 @@ def train(
                 f"{config.out} already holds a run ({', '.join(held)}); continue it with --resume, or give "
                 "another --out (nothing was changed)"
             )
-        return _train(config, resume, progress, log, rank, world_size)
+        return _train(config, resume, progress, log, rank, world_size, data)
 
 
 def _train(
-    config: TrainConfig, resume: bool, progress: bool, log: Callable[[str], None], rank: int, world_size: int
-) -> dict[str, Any]:
+    config: TrainConfig, resume: bool, progress: bool, log: Callable[[str], None], rank: int, world_size: int,
+    data: DataSplits | None,
+) -> dict[str, Any]:  # fmt: skip
     device = resolve_device(config.device)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
-    splits = load_data(config, model)
+    splits = load_data(config, model, data)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optimiser.lr)
     run = _restore(config, model, optimizer, device, rank, log) if resume else _RunState()
 
