@@ -6,11 +6,13 @@ import argparse
 import time
 from pathlib import Path
 
+from .commands import COMMANDS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="the main job on bundled data: DSTD accuracy, then bottom-up against top-down training on digits",
+        help=COMMANDS["demo"].help,
         description="Plots neurons driven by 1000 random input spikes (exact vs DSTD, M = 3 and 10, "
         "|E±| = 1, 2, 10), prints DSTD's mean end-potential error for M = 4 .. 64, then trains an RC-Spike "
         "MLP on digits at |E±| = 2 and an ideal one at |E±| = 100, and compares the physical model with the "

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .commands import COMMANDS
+
 if TYPE_CHECKING:
     from ..experiments import ExperimentOptions
     from ..training import TrainConfig
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     experiments = "; ".join(f"{e.name}: {e.description}" for e in EXPERIMENT_REGISTRY.values())
     parser = subparsers.add_parser(
         "experiment",
-        help="run a paper experiment (accuracy vs M, vs |E±|, spike-time histograms, vs evaluation M)",
+        help=COMMANDS["experiment"].help,
         description="Train (with a cache under --out: re-running resumes), evaluate, and write NAME.csv and "
         f"NAME.png. {experiments}; {ALL}: every one, sharing trained models.",
         epilog="presets: " + "; ".join(f"{p.name}: {p.description} [needs {p.needs}]" for p in PRESETS.values()),
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments import EXPERIMENT_REGISTRY, ExperimentOptions
+    from ..outdir import claim_output_folder
 
     options = ExperimentOptions(
         device=args.device, data_dir=args.data_dir, seeds=args.seeds, epochs=args.epochs, progress=args.progress
@@ -55,13 +58,14 @@ def run(args: argparse.Namespace) -> int:
     names = tuple(EXPERIMENT_REGISTRY) if args.name == ALL else (args.name,)
     if args.dry_run:
         return _dry_run(args.preset, options, names, out)
-    for name in names:
-        experiment = EXPERIMENT_REGISTRY[name]
-        started = time.perf_counter()
-        rows = experiment.function(args.preset, out, options)
-        files = ", ".join(str(out / file) for file in experiment.output_files)
-        print(f"\n{name}: {files} ({time.perf_counter() - started:.1f} s)")
-        print(experiment.format_rows(rows))
+    with claim_output_folder(out):  # checked writable, and no second process mixes its runs into it
+        for name in names:
+            experiment = EXPERIMENT_REGISTRY[name]
+            started = time.perf_counter()
+            rows = experiment.function(args.preset, out, options)
+            files = ", ".join(str(out / file) for file in experiment.output_files)
+            print(f"\n{name}: {files} ({time.perf_counter() - started:.1f} s)")
+            print(experiment.format_rows(rows))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Entry point of the ``imcpnn`` command: dispatches to one module per subcommand.
 
-Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
-``func(args) -> int`` as the parser default.
+Each subcommand module (:data:`imcpnn.cli.commands.COMMANDS`) defines ``register(subparsers)``, which
+adds its parsers and sets ``func(args) -> int`` as their default.
 """
 
 from __future__ import annotations
@@ -10,29 +10,33 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = (
-    "imcpnn.cli.demo",
-    "imcpnn.cli.train",
-    "imcpnn.cli.experiment",
-    "imcpnn.cli.circuit",
-    "imcpnn.cli.bench",
-)
+from .commands import COMMANDS
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``imcpnn`` parser. Only the module of the command named in ``argv`` registers its full parser
+    (and does its imports); every other command gets its one help line from :data:`COMMANDS`, so that
+    ``imcpnn --help`` imports no torch. ``argv=None`` builds every command fully (for documentation)."""
     parser = argparse.ArgumentParser(
         prog="imcpnn",
         description="Physical neural networks of analog in-memory-computing circuits.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    chosen = None if argv is None else next((arg for arg in argv if not arg.startswith("-")), None)
+    full = {c.module for name, c in COMMANDS.items() if argv is None or name == chosen}
+    registered: set[str] = set()
+    for name, command in COMMANDS.items():  # in the table's order, which --help keeps
+        if command.module not in full:
+            subparsers.add_parser(name, help=command.help)
+        elif command.module not in registered:
+            importlib.import_module(command.module).register(subparsers)
+            registered.add(command.module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, RuntimeError) as error:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .commands import COMMANDS
+
 
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     from ..training.flags import add_train_flags
@@ -94,14 +96,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train_parser = subparsers.add_parser(
-        "train", help="train a spiking IMC network", description="Train an RC-Spike or TTFS network with DSTD."
+        "train", help=COMMANDS["train"].help, description="Train an RC-Spike or TTFS network with DSTD."
     )
     _add_train_flags(train_parser)
     train_parser.set_defaults(func=run_train)
 
     eval_parser = subparsers.add_parser(
         "eval",
-        help="re-evaluate a checkpoint (other E±, DSTD steps, spike noise; scaled-ANN search)",
+        help=COMMANDS["eval"].help,
         description="Evaluate a checkpoint as the hardware would run it. --e-rev maps a model trained at "
         "another |E±| (the top-down flow); --scale-search adds the scaled ANN (grid over a+, a-).",
     )
