@@ -13,7 +13,14 @@ import torch
 from imcpnn import functional as fn
 from imcpnn.benchmarks import ode
 from imcpnn.benchmarks.accuracy import plot_error_figures
-from imcpnn.benchmarks.speed import BenchSettings, forward_backward, make_inputs, make_weight, run_benchmark
+from imcpnn.benchmarks.speed import (
+    BenchSettings,
+    OdeBaselineSettings,
+    forward_backward,
+    make_inputs,
+    make_weight,
+    run_benchmark,
+)
 
 SETTINGS = BenchSettings(n_ins=(30,), n_out=8, samples=6, batch=3, dtype="float64")
 
@@ -82,10 +89,10 @@ def test_tiny_run_writes_every_case_and_the_summary(tmp_path):
         summary_n_in=30,
         bound_repeats=1,
         threads=1,
-        ode={"samples": 4, "n_out": 8, "sweep_samples": 4, "rtols": (1e-1, 1e-3, 1e-5), "n_eval": 201},
+        ode=OdeBaselineSettings(samples=4, n_out=8, sweep_samples=4, rtols=(1e-1, 1e-3, 1e-5), n_eval=201),
     )
     path = tmp_path / "bench.json"
-    result = run_benchmark(settings, json_path=path, progress=None)
+    result = run_benchmark(settings, json_path=path, progress=None).to_dict()
     saved = json.loads(path.read_text())
     assert saved["summary"] == result["summary"]
     cases = [c for c in saved["cases"] if c.get("comparison") is None]
@@ -109,8 +116,14 @@ def test_tiny_run_writes_every_case_and_the_summary(tmp_path):
 
 def test_error_figures_show_the_expected_trends(tmp_path):
     figures = plot_error_figures(
-        tmp_path, e_revs=(1.0, 10.0, 100.0), steps=(4, 8, 16), curves_vs_steps=(1.0, 10.0),
-        curves_vs_e_rev=(8,), batch=8, n_in=200, n_out=10,
+        tmp_path,
+        e_revs=(1.0, 10.0, 100.0),
+        steps=(4, 8, 16),
+        curves_vs_steps=(1.0, 10.0),
+        curves_vs_e_rev=(8,),
+        batch=8,
+        n_in=200,
+        n_out=10,
     )
     assert figures["error_vs_steps"].exists() and figures["error_vs_erev"].exists()
     errors = json.loads((tmp_path / "end_potential_errors.json").read_text())["errors"]

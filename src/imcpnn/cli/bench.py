@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from .commands import COMMANDS
+
 
 def _int_list(text: str) -> tuple[int, ...]:
     try:
@@ -21,7 +23,7 @@ def _int_list(text: str) -> tuple[int, ...]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="speed and peak memory of DSTD against exact, torchdiffeq and the 2M-product bound; error figures",
+        help=COMMANDS["bench"].help,
         description="One layer of 1000 neurons, inputs uniform in [0, 1], 1000 samples in batches of 100, "
         "forward + backward: RC-Spike (M = 10) and TTFS (M = 20), exact against DSTD, for N_in = 100, 300, "
         "1000, 3000, each case in a fresh subprocess (peak resident memory on CPU, max_memory_allocated on "
@@ -65,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name} must be a positive integer; got {value}")
     if args.max_case_seconds is not None and not args.max_case_seconds > 0:
         raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
+    if args.json is not None:  # checked before the benchmark, so that its figures are never lost
+        from ..outdir import check_output_folder
+
+        if args.json.is_dir():
+            raise ValueError(f"--json {args.json} is a folder; give the path of a file")
+        check_output_folder(args.json.parent, "--json's folder")
     if not args.errors_only:
         settings = quick_settings() if args.quick else BenchSettings()
         changes: dict[str, object] = {"device": args.device}
@@ -83,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_benchmark(settings, quick=args.quick, json_path=args.json, **changes)
         print()
         print(format_markdown(result))
-        print(f"\nsummary at N_in = {result['summary']['n_in']}:")
-        print(json.dumps(result["summary"], indent=2))
+        print(f"\nsummary at N_in = {result.summary.n_in}:")
+        print(json.dumps(result.summary.to_dict(), indent=2))
         if args.json is not None:
             print(f"written: {args.json}")
     if args.errors_only or not (args.no_errors or args.quick):

@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 from ..data import DataSplits, augment_batch, encode_splits, load_dataset, make_loader, set_loader_epoch
 from ..layers import SpikingLayer, SpikingNetwork, build_network
 from ..outdir import claim_output_folder
-from . import losses
 from .checkpoint import load_checkpoint, save_checkpoint, write_csv, write_json
 from .config import TrainConfig
+from .losses import SpikeTimeLoss, predict
 
 EVAL_BATCH = 256
 
@@ -100,7 +100,7 @@ def compute_loss(
     """The spec's cost (section 6, :class:`~imcpnn.training.losses.SpikeTimeLoss`) and the class outputs
     ``[B, num_classes]``."""
     output, layer_io = forward_layers(model, spike_times)
-    loss_fn = losses.SpikeTimeLoss(config.loss, window=config.time_window, num_classes=num_classes)
+    loss_fn = SpikeTimeLoss(config.loss, window=config.time_window, num_classes=num_classes)
     return loss_fn(output, labels, layer_io), loss_fn.class_times(output)
 
 
@@ -124,7 +124,7 @@ def evaluate_accuracy(
         for start in range(0, len(dataset), batch_size):
             x, y = dataset[start : start + batch_size]
             output = model(encode(splits, model, x.to(device)))
-            correct += int((losses.predict(output[:, : splits.num_classes]) == y.to(device)).sum())
+            correct += int((predict(output[:, : splits.num_classes]) == y.to(device)).sum())
     return correct / len(dataset)
 
 
@@ -207,7 +207,7 @@ def train_one_epoch(
             torch.nn.utils.clip_grad_norm_(trained.parameters(), config.optimiser.grad_clip)
         optimizer.step()
         total_loss += float(loss.detach()) * len(y)
-        correct += int((losses.predict(class_times) == y).sum())
+        correct += int((predict(class_times) == y).sum())
         seen += len(y)
         batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
     return total_loss, correct, seen
