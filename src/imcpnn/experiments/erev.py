@@ -129,7 +129,10 @@ def plot_e_rev(summary: list[Row], path: Path) -> Path:
                 yerr=[100 * r["test_accuracy_std"] for r in line], color=color, marker=marker, capsize=3, label=label,
             )  # fmt: skip
         log_axis_ticks(ax, (r["e_rev"] for r in rows))
-        ax.set_title(f"{name}: M = {rows[0]['train_steps']}, n = {rows[0]['n_seeds']} seeds", fontsize=10)
+        ax.set_title(
+            f"{name}: M = {rows[0]['train_steps']}\nn = {rows[0]['n_seeds']} seeds: mean, error bars ±1 sample s.d.",
+            fontsize=10,
+        )
         ax.set_xlabel("reversal potentials |E±| (normalised, log scale)")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3, which="both")

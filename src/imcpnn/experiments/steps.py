@@ -100,7 +100,7 @@ def plot_steps(summary: list[Row], path: Path) -> Path:
         log_axis_ticks(ax, (r["train_steps"] for r in rows), base=2)
         first = rows[0]
         e_rev = f"|E±| = {first['e_rev_pos']:g}/{abs(first['e_rev_neg']):g}"
-        ax.set_title(f"{name}: {e_rev}, n = {first['n_seeds']} seeds", fontsize=10)
+        ax.set_title(f"{name}: {e_rev}\nn = {first['n_seeds']} seeds: mean, error bars ±1 sample s.d.", fontsize=10)
         ax.set_xlabel("DSTD training steps M (intervals per time window)")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
