@@ -91,20 +91,34 @@ def plot_membrane_traces(
     query = torch.linspace(0.0, 1.0, 401, dtype=times.dtype)
     fig, axes = plt.subplots(1, len(e_revs), figsize=(4.2 * len(e_revs), 3.6), sharey=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    from matplotlib.lines import Line2D
+
+    styles = dict(zip(steps, ("--", ":", "-."), strict=False))
     for ax, e_rev in zip(axes, e_revs, strict=True):
         kw = {"e_rev_pos": e_rev, "e_rev_neg": -e_rev}
         exact = fn.rc_spike_potential_trace(times, weight, query, **kw)[0]
         for i in range(n_neurons):
-            ax.plot(query, exact[i], color=colors[i], lw=1.6, label="exact" if i == 0 else None)
-            for m, style in zip(steps, ("--", ":", "-."), strict=False):
+            ax.plot(query, exact[i], color=colors[i], lw=1.6)
+            for m, style in styles.items():
                 dstd = fn.rc_spike_potential_trace(times, weight, query, method="dstd", steps=m, **kw)[0]
-                ax.plot(query, dstd[i], color=colors[i], ls=style, lw=1.1, label=f"DSTD M={m}" if i == 0 else None)
+                ax.plot(query, dstd[i], color=colors[i], ls=style, lw=1.1)
         ax.axhline(e_rev, color="grey", lw=0.6)
         ax.axhline(-e_rev, color="grey", lw=0.6)
-        ax.set_title(f"|E±| = {e_rev:g}")
+        ax.set_title(f"|E±| = {e_rev:g} (grey lines: E+ and E-)")
         ax.set_xlabel("time t (normalised, 1 = one phase)")
         ax.set_ylabel("membrane potential v (normalised)")
-    axes[0].legend(fontsize=8, loc="best")
+    solver_handles = [Line2D([], [], color="black", lw=1.6, label="exact (event-driven)")] + [
+        Line2D([], [], color="black", ls=style, lw=1.1, label=f"DSTD, M = {m}") for m, style in styles.items()
+    ]
+    neuron_handles = [
+        Line2D([], [], color=colors[i], lw=3, label=f"neuron {i + 1}: ideal v(1) ≈ {float(mean_drive[i]):.1f}")
+        for i in range(n_neurons)
+    ]
+    solver_legend = axes[0].legend(
+        handles=solver_handles, fontsize=7, loc="upper left", title="line style", title_fontsize=7
+    )
+    axes[0].add_artist(solver_legend)
+    axes[-1].legend(handles=neuron_handles, fontsize=7, loc="upper left", title="colour", title_fontsize=7)
     fig.suptitle(f"IMC-aware neurons driven by {n_in} random input spikes: exact vs DSTD")
     fig.tight_layout()
     return save_figure(fig, out_png)
