@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imcpnn.circuit.characterize import Characterization, characterize
+from imcpnn.circuit.characterization import Characterization
+from imcpnn.circuit.characterize import characterize
 from imcpnn.circuit.spice import SpiceToolMissingError, check_tools
 
 HERE = Path(__file__).parent
@@ -34,4 +35,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def characterized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Characterization]:
     """One full characterisation (DC sweeps and the effective capacitance), shared by the session."""
     out = tmp_path_factory.mktemp("characterization")
-    return out, Characterization.from_dict(characterize(out))
+    return out, characterize(out)

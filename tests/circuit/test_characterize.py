@@ -19,7 +19,8 @@ def test_one_device_matches_the_reference_numbers():
     Tolerances: 3 % and 0.01 /V cover the selector in series (0.3 % less current) and the sky130
     release; a wrong sign convention, unit (scale=1u) or sweep would miss by far more.
     """
-    data = characterize(None, roles=("nmos",), measure_capacitance=False, plot=False)
+    char = characterize(None, roles=("nmos",), measure_capacitance=False, plot=False)
+    data = char.to_dict()
     point = data["reference_points"]["nmos"]
     assert point["gate_v"] == pytest.approx(0.55)
     assert point["current_a"] == pytest.approx(103e-9, rel=0.03)

@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 
 from imcpnn.circuit import (
+    IDEAL_PARAMS,
     CircuitConfig,
-    NeuronModel,
     compare,
     model_spike_times,
     prepare_run_folder,
     train_iris_models,
 )
-from imcpnn.circuit.compare import balanced_order, circuit_stamp
+from imcpnn.circuit.flows import balanced_order
+from imcpnn.circuit.run_folder import circuit_stamp
 from imcpnn.data import encode_inputs, load_dataset
+from imcpnn.params import NeuronParams
 
 
 def test_train_iris_models_returns_the_trainers_weights_and_splits(tmp_path):
@@ -43,7 +45,8 @@ def test_train_iris_models_returns_the_trainers_weights_and_splits(tmp_path):
     from imcpnn.training.trainer import load_trained_model
 
     network, config = load_trained_model(tmp_path / "models" / folders[1] / "best.pt")
-    assert (config.e_rev_pos, config.e_rev_neg, config.beta_dis) == (2.8, -1.53, 0.15)
+    params = config.neuron.params
+    assert (params.e_rev_pos, params.e_rev_neg, params.beta_dis) == (2.8, -1.53, 0.15)
     first = next(network.spiking_layers()).weight.detach().numpy()
     assert np.array_equal(first, models.pnn_weights[0])
     # a second call loads the cached runs instead of training again
@@ -76,13 +79,30 @@ def test_compare_on_a_few_samples_ranks_the_physical_model_first(characterized, 
     times = np.concatenate([rng.uniform(0.0, 0.8, size=(3, 4)), np.zeros((3, 1))], axis=1)
     scale = round(char.c_eff_f / config.c_m, 2)
     report = compare(
-        tmp_path, ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
-        characterization=char, config=config, workers=2, fixed_scales={"ann_to_imc": (scale, scale)},
-        test_labels=np.array([0, 1]), log=lambda _: None,
+        tmp_path,
+        ann_weights=weights,
+        pnn_weights=weights,
+        calibration_times=times[:1],
+        test_times=times[1:],
+        characterization=char,
+        config=config,
+        workers=2,
+        fixed_scales={"ann_to_imc": (scale, scale)},
+        test_labels=np.array([0, 1]),
+        log=lambda _: None,
     )
     data = json.loads((tmp_path / "report.json").read_text())
-    for key in ("lambda_n", "lambda_p", "lambda_dis", "e_rev_pos", "e_rev_neg", "beta_dis", "rmse_ns", "scales",
-                "n_samples"):
+    for key in (
+        "lambda_n",
+        "lambda_p",
+        "lambda_dis",
+        "e_rev_pos",
+        "e_rev_neg",
+        "beta_dis",
+        "rmse_ns",
+        "scales",
+        "n_samples",
+    ):
         assert key in data
     assert data["n_samples"] == 2
     assert data["e_rev_pos"] == pytest.approx(char.e_rev_pos)
@@ -92,21 +112,28 @@ def test_compare_on_a_few_samples_ranks_the_physical_model_first(characterized, 
     assert data["failed"] == {"ann_to_imc": [], "pnn_to_imc": []}
     assert (tmp_path / "spike_time_histogram.png").stat().st_size > 5_000
     assert (tmp_path / "worst_sample_waveforms.png").stat().st_size > 5_000
-    pnn, ann = report["rmse_ns"]["pnn_to_imc"], report["rmse_ns"]["ann_to_imc"]
+    pnn, ann = report.rmse_ns["pnn_to_imc"], report.rmse_ns["ann_to_imc"]
     # PNN-to-IMC: a few ns (2.9 ns measured; ANN-to-IMC at C_eff / C_m: 32 ns), weights up to 0.9
     assert math.isfinite(pnn) and pnn < 6.0
     assert ann > 4 * pnn
     # the ideal model is what the ANN flow compares against; it predicts other times than the PNN's
-    ideal = model_spike_times(weights, times[1:], NeuronModel.ideal())[-1]
-    physical = model_spike_times(weights, times[1:], NeuronModel("pnn", char.e_rev_pos, char.e_rev_neg,
-                                                                 char.beta_dis))[-1]
+    ideal = model_spike_times(weights, times[1:], IDEAL_PARAMS)[-1]
+    physical_params = NeuronParams(e_rev_pos=char.e_rev_pos, e_rev_neg=char.e_rev_neg, beta_dis=char.beta_dis)
+    physical = model_spike_times(weights, times[1:], physical_params)[-1]
     assert np.abs(np.clip(ideal, 0, 1) - np.clip(physical, 0, 1)).max() > 0.02
     assert set(data["accuracy"]) == {"ann_to_imc", "pnn_to_imc"}
     # a rerun resumes from the recorded simulations: nothing new is simulated
     lines = {p.name: len(p.read_text().splitlines()) for p in tmp_path.glob("*.jsonl")}
     compare(
-        tmp_path, ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
-        characterization=char, config=config, workers=2, fixed_scales={"ann_to_imc": (scale, scale)},
+        tmp_path,
+        ann_weights=weights,
+        pnn_weights=weights,
+        calibration_times=times[:1],
+        test_times=times[1:],
+        characterization=char,
+        config=config,
+        workers=2,
+        fixed_scales={"ann_to_imc": (scale, scale)},
         log=lambda _: None,
     )
     assert {p.name: len(p.read_text().splitlines()) for p in tmp_path.glob("*.jsonl")} == lines
@@ -121,7 +148,7 @@ def test_model_membrane_traces_cross_the_threshold_at_the_model_spike_times():
     config = CircuitConfig()
     weights = _network_weights()
     times = np.array([[0.1, 0.5, 0.9, 0.3, 0.0]])
-    model = NeuronModel("pnn", 2.8, -1.53, 0.15)
+    model = NeuronParams(e_rev_pos=2.8, e_rev_neg=-1.53, beta_dis=0.15)
     spike_times = model_spike_times(weights, times, model)
     time_s = np.linspace(0.0, 4e-6, 40001)
     traces = model_membrane_traces(weights, times[0], model, config, time_s)
@@ -166,3 +193,36 @@ def test_a_folder_simulated_with_another_circuit_is_moved_aside_not_reused(tmp_p
     moved = sorted(p.read_text() for p in out.glob("superseded_*/test_pnn_to_imc.jsonl"))
     assert moved == ['{"key": "new"}\n', '{"key": "old"}\n']
     assert json.loads((out / "circuit.json").read_text()) == circuit_stamp(other)
+
+
+def test_report_round_trips_through_its_json():
+    """``Report.to_dict()`` is ``report.json``'s content and ``Report.from_dict`` reads it back."""
+    from imcpnn.circuit import IDEAL_PARAMS, Accuracy, FailedSample, FlowResult, Report, ScaleSearchOptions
+    from imcpnn.circuit.report import CharacterizationSummary
+    from imcpnn.circuit.scale_search import SearchEvaluation
+
+    ann = FlowResult(
+        name="ann_to_imc", params=IDEAL_PARAMS, scales=(0.9, 0.8), two_dimensional=True, rmse_ns=20.0,
+        max_abs_diff_ns=51.0, rmse_fired_ns=22.0, n_output_spikes=7, rmse_layers_ns=(9.0, 20.0),
+        accuracy=Accuracy(model=1.0, circuit=0.5),
+        search_history=(SearchEvaluation(0.9, 0.8, 20.5, failed=0), SearchEvaluation(3.0, 0.8, None, error="range")),
+    )  # fmt: skip
+    pnn = FlowResult(
+        name="pnn_to_imc", params=NeuronParams(e_rev_pos=2.8, e_rev_neg=-1.53, beta_dis=0.15), scales=(0.82, 0.82),
+        two_dimensional=False, rmse_ns=2.0, failed=(FailedSample(1, "timeout", "ngspice ran past 600 s"),),
+    )  # fmt: skip
+    report = Report(
+        characterization=CharacterizationSummary(0.41, 0.75, 0.177, 2.8, -1.53, 0.154), flows=(ann, pnn),
+        n_samples=2, n_calibration=1, search=ScaleSearchOptions(fine=False, newton_steps=2), search_start=0.8234,
+        config=CircuitConfig(layer_sizes=(5, 3, 3)), wall_time_s=12.5, with_accuracy=True,
+        extra={"training_test_accuracy": {"ann": 0.9, "pnn": 0.96}},
+    )  # fmt: skip
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["rmse_ratio_ann_over_pnn"] == pytest.approx(10.0) and report.ratio == pytest.approx(10.0)
+    assert data["scales"] == {"ann_to_imc": {"a_pos": 0.9, "a_neg": 0.8}, "pnn_to_imc": {"a": 0.82}}
+    assert set(data["rmse_fired_ns"]) == {"ann_to_imc"} and set(data["accuracy"]) == {"ann_to_imc"}
+    assert data["scale_search"]["start"] == 0.82
+    again = Report.from_dict(data)
+    assert json.loads(json.dumps(again.to_dict())) == data
+    assert again.flow("pnn_to_imc").failed == pnn.failed and again.flow("ann_to_imc").params == IDEAL_PARAMS
+    assert again.config == report.config

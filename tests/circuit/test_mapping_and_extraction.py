@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from imcpnn.circuit.characterize import BiasTable, Characterization, fit_channel_length_modulation
-from imcpnn.circuit.compare import coarse_to_fine_search
+from imcpnn.circuit.characterization import BiasTable, Characterization, fit_channel_length_modulation
 from imcpnn.circuit.config import CircuitConfig
 from imcpnn.circuit.mapping import weights_to_biases, weights_to_currents
 from imcpnn.circuit.runner import SampleResult, crossing_time, extract_spike_times
+from imcpnn.circuit.scale_search import coarse_to_fine_search
 
 
 def _synthetic_characterization() -> Characterization:
@@ -22,10 +22,20 @@ def _synthetic_characterization() -> Characterization:
     current_p = 12e-9 * np.exp((1.2 - gates_p) / 0.05)
     table = lambda g, i, lam: BiasTable(g, i, np.full_like(g, lam), np.ones_like(g))  # noqa: E731
     return Characterization(
-        lambda_n=0.41, lambda_p=0.75, lambda_dis=0.177, r2_n=1.0, r2_p=1.0, r2_dis=1.0, vth_circ=0.872,
-        v_rest=1.3, nmos=table(gates_n, current_n, 0.41), pmos=table(gates_p, current_p, 0.75),
-        discharger=table(np.array([0.554]), np.array([118e-9]), 0.177), discharger_current_a=118e-9,
-        c_eff_f=125e-15, details={},
+        lambda_n=0.41,
+        lambda_p=0.75,
+        lambda_dis=0.177,
+        r2_n=1.0,
+        r2_p=1.0,
+        r2_dis=1.0,
+        vth_circ=0.872,
+        v_rest=1.3,
+        nmos=table(gates_n, current_n, 0.41),
+        pmos=table(gates_p, current_p, 0.75),
+        discharger=table(np.array([0.554]), np.array([118e-9]), 0.177),
+        discharger_current_a=118e-9,
+        c_eff_f=125e-15,
+        details={},
     )
 
 

@@ -113,8 +113,9 @@ def test_selectors_have_dummy_switches_on_their_internal_nodes(network):
         assert dummy[1] == dummy[3] == f"{kind}s_1_3_2" == selector[1]  # drain = source = internal node
         assert dummy[2] == gate and dummy[5] == model
         assert float(dummy[6].split("=")[1]) == pytest.approx(float(selector[6].split("=")[1]) * ratio)
-    plain = build_network_netlist(replace(config, selector_dummy_nmos=None, selector_dummy_pmos=None), biases,
-                                  times, "/models/lib.spice")
+    plain = build_network_netlist(
+        replace(config, selector_dummy_nmos=None, selector_dummy_pmos=None), biases, times, "/models/lib.spice"
+    )
     assert "Xnd_" not in plain.text and "Xpd_" not in plain.text
 
 

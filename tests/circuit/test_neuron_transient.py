@@ -78,8 +78,10 @@ def test_dummy_switches_cancel_the_selector_charge_at_turn_off(characterized):
         job = SampleJob("tail", tuple(times), (LayerBiases(nmos, np.full((1, 5), np.nan)),))
         result = simulate_sample(job, config)
         assert result.ok, result.message
-        v_end = -(np.interp(firing_start(config, 1), result.waveforms["time"], result.waveforms["mem_1_0"])
-                  - config.v_rest) / config.vth_circ
+        v_end = (
+            -(np.interp(firing_start(config, 1), result.waveforms["time"], result.waveforms["mem_1_0"]) - config.v_rest)
+            / config.vth_circ
+        )
         return result.spike_times[0][0], v_end
 
     compensated = CircuitConfig(layer_sizes=(5, 1))

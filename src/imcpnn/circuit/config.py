@@ -92,13 +92,16 @@ class CircuitConfig:
         sizes = tuple(self.layer_sizes)
         if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
             raise ValueError(
-                "layer_sizes must list at least two positive integers (inputs, ..., outputs); "
-                f"got {self.layer_sizes!r}"
+                f"layer_sizes must list at least two positive integers (inputs, ..., outputs); got {self.layer_sizes!r}"
             )
         object.__setattr__(self, "layer_sizes", sizes)
         positive = {
-            "vdd": self.vdd, "c_mim": self.c_mim, "c_m": self.c_m, "t_circ": self.t_circ,
-            "edge_time": self.edge_time, "max_step": self.max_step,
+            "vdd": self.vdd,
+            "c_mim": self.c_mim,
+            "c_m": self.c_m,
+            "t_circ": self.t_circ,
+            "edge_time": self.edge_time,
+            "max_step": self.max_step,
         }
         for name, value in positive.items():
             if not (math.isfinite(value) and value > 0):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .characterize import Characterization
+from .characterization import Characterization
 from .config import CircuitConfig
 from .netlist import LayerBiases
 
@@ -54,8 +54,9 @@ def weights_to_biases(
     """
     scale_neg = scale_pos if scale_neg is None else scale_neg
     if len(weights) != config.n_weight_layers:
-        raise ValueError(f"got {len(weights)} weight matrices; the network {config.layer_sizes} has "
-                         f"{config.n_weight_layers} layers")
+        raise ValueError(
+            f"got {len(weights)} weight matrices; the network {config.layer_sizes} has {config.n_weight_layers} layers"
+        )
     biases = []
     for layer, weight in enumerate(weights, start=1):
         w = as_numpy(weight)

@@ -111,14 +111,23 @@ def _fmt(value: float) -> str:
 
 
 def mosfet(
-    name: str, drain: str, gate: str, source: str, bulk: str, model: str, size: TransistorSize,
-    *, shared_drain: bool = False, shared_source: bool = False,
+    name: str,
+    drain: str,
+    gate: str,
+    source: str,
+    bulk: str,
+    model: str,
+    size: TransistorSize,
+    *,
+    shared_drain: bool = False,
+    shared_source: bool = False,
 ) -> str:
     """One sky130 transistor instance (sizes in µm) with its drain/source junction geometry.
 
     Contacted sides get xschem's default ``W x 0.29 µm``; a side ``shared`` with a stacked neighbour
     (no contact) gets ``W x 0.105 µm`` with no outer sidewall, which sets its junction capacitance.
     """
+
     def geometry(shared: bool) -> tuple[float, float]:
         length = SHARED_DIFFUSION_LENGTH if shared else DIFFUSION_LENGTH
         perimeter = size.w + 2 * length if shared else 2 * (size.w + length)
@@ -281,8 +290,10 @@ def _synapse(config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float,
     if config.selector_dummy_pmos is not None:
         lines.append(mosfet(f"pd_{tag}", f"ps_{tag}", spike, f"ps_{tag}", "vdd", PFET, config.selector_dummy_pmos))
     if config.c_spike_coupling > 0:
-        lines += [f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}",
-                  f"Ccplb_{tag} {spikeb} {mem} {_fmt(config.c_spike_coupling)}"]
+        lines += [
+            f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}",
+            f"Ccplb_{tag} {spikeb} {mem} {_fmt(config.c_spike_coupling)}",
+        ]
     return lines
 
 
@@ -332,8 +343,10 @@ def build_network_netlist(
         if points is None:
             lines += [f"Vspike_0_{j} spike_0_{j} 0 DC 0", f"Vspikeb_0_{j} spikeb_0_{j} 0 DC {_fmt(vdd)}"]
         else:
-            lines += [pwl_source(f"spike_0_{j}", f"spike_0_{j}", points),
-                      pwl_source(f"spikeb_0_{j}", f"spikeb_0_{j}", _invert(points, vdd))]
+            lines += [
+                pwl_source(f"spike_0_{j}", f"spike_0_{j}", points),
+                pwl_source(f"spikeb_0_{j}", f"spikeb_0_{j}", _invert(points, vdd)),
+            ]
     for layer in range(1, len(sizes)):
         control = control_points(config, layer)
         lines += [
@@ -346,8 +359,10 @@ def build_network_netlist(
     for layer in range(1, len(sizes)):
         if config.c_spike_wire > 0:
             for j in range(sizes[layer - 1]):
-                lines += [f"Cwl_{layer - 1}_{j} spike_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
-                          f"Cwlb_{layer - 1}_{j} spikeb_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}"]
+                lines += [
+                    f"Cwl_{layer - 1}_{j} spike_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
+                    f"Cwlb_{layer - 1}_{j} spikeb_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
+                ]
         layer_bias = biases[layer - 1]
         for i in range(sizes[layer]):
             for j in range(sizes[layer - 1]):

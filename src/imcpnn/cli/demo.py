@@ -91,7 +91,7 @@ def _circuit_check(out: Path, samples: int) -> None:
     except SpiceToolMissingError as error:
         print(f"  skipped: {error}")
         return
-    print(f"\nOutput spike-time RMSE, model against SPICE, over {result['n_samples']} samples:")
-    print(f"  ANN-to-IMC (ideal model mapped)      {result['ann_to_imc']:7.2f} ns")
-    print(f"  PNN-to-IMC (physical model mapped)   {result['pnn_to_imc']:7.2f} ns")
-    print(f"  ratio {result['ratio']:.1f}; report: {result['report']}")
+    print(f"\nOutput spike-time RMSE, model against SPICE, over {result.n_samples} samples:")
+    print(f"  ANN-to-IMC (ideal model mapped)      {result.ann_to_imc:7.2f} ns")
+    print(f"  PNN-to-IMC (physical model mapped)   {result.pnn_to_imc:7.2f} ns")
+    print(f"  ratio {result.ratio:.1f}; report: {result.report}")

@@ -1,0 +1,142 @@
+"""The figures: the devices' I-V curves (paper Fig. 17, 20), spike-time differences and membrane waveforms (Fig. 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import save_figure
+from .characterization import LAMBDA_CURRENT_RANGE, BiasTable, fit_channel_length_modulation
+from .config import CircuitConfig
+from .netlist import membrane_node
+
+#: The gate biases (V) whose I-V curves :func:`plot_iv_curves` draws.
+PLOT_GATES_V = {"nmos": (0.40, 0.45, 0.50, 0.55, 0.60, 0.65), "pmos": (1.05, 1.10, 1.15, 1.20, 1.25, 1.30)}
+
+
+@dataclass(frozen=True)
+class WaveformPanel:
+    """One flow's row of :func:`plot_waveforms`: the SPICE waveforms of a sample (``"time"`` in s and
+    ``mem_l_i`` in V), the model's membrane traces at those times, and the row's title."""
+
+    spice: Mapping[str, np.ndarray]
+    model: Mapping[str, np.ndarray]
+    title: str
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_histogram(differences_ns: Mapping[str, np.ndarray], rmse: Mapping[str, float], path: Path) -> None:
+    """Histogram of SPICE - model output spike-time differences (ns) for both flows (paper Fig. 7d)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    values = np.concatenate([d.ravel() for d in differences_ns.values()]) if differences_ns else np.zeros(1)
+    limit = max(5.0, float(np.percentile(np.abs(values), 99.5)) * 1.1 if values.size else 5.0)
+    bins = np.linspace(-limit, limit, 61)
+    for name, diffs in differences_ns.items():
+        ax.hist(
+            np.clip(diffs.ravel(), -limit, limit), bins=bins, alpha=0.55,
+            label=f"{name.replace('_', '-').upper()}: RMSE {rmse[name]:.2f} ns",
+        )  # fmt: skip
+    ax.set_xlabel("spike time, SPICE - model [ns]")
+    ax.set_ylabel("output spikes [count]")
+    ax.set_title("Output-layer spike-time differences")
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
+def plot_waveforms(panels: Mapping[str, WaveformPanel], config: CircuitConfig, path: Path) -> None:
+    """Membrane voltages, SPICE (solid) against model (dashed), per flow (rows) and layer (columns)
+    (paper Fig. 7b, c)."""
+    plt = _pyplot()
+    n_layers = config.n_weight_layers
+    fig, axes = plt.subplots(len(panels), n_layers, figsize=(6 * n_layers, 3.6 * len(panels)), squeeze=False)
+    period_us = config.t_circ * 1e6
+    for row, panel in enumerate(panels.values()):
+        t_us = panel.spice["time"] * 1e6
+        for layer in range(1, n_layers + 1):
+            ax = axes[row, layer - 1]
+            for start, color in ((layer - 1, "tab:green"), (layer, "tab:blue"), (layer + 1, "gold")):
+                ax.axvspan(start * period_us, (start + 1) * period_us, color=color, alpha=0.08)
+            for i in range(config.layer_sizes[layer]):
+                node = membrane_node(layer, i)
+                (line,) = ax.plot(t_us, panel.spice[node], lw=1.2)
+                ax.plot(t_us, panel.model[node], "--", color=line.get_color(), lw=1.0)
+            ax.axhline(config.v_switch, color="k", lw=0.6, ls=":")
+            ax.set_xlim((layer - 1) * period_us, (layer + 2) * period_us)
+            ax.set_xlabel("time [µs]")
+            ax.set_ylabel("membrane voltage [V]")
+            ax.set_title(f"{panel.title}: layer {layer} (solid SPICE, dashed model)", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
+def plot_iv_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    tables: dict[str, BiasTable],
+    config: CircuitConfig,
+    path: Path,
+) -> None:
+    """I-V curves with their linear fits (paper Fig. 17 a-b, 20 a) and λ against current (Fig. 17 c-d)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    plots: dict[str, tuple[Any, str, tuple[float, ...]]] = {
+        "nmos": (axes[0, 0], "NMOS synapse (nfet_01v8 W=1 µm L=0.25 µm)", PLOT_GATES_V["nmos"]),
+        "pmos": (axes[0, 1], "PMOS synapse (pfet_01v8 W=1 µm L=0.25 µm)", PLOT_GATES_V["pmos"]),
+        "discharger": (
+            axes[1, 0],
+            f"Discharger (nfet_01v8 W={config.discharger.w} µm L={config.discharger.l} µm)",
+            tuple(sorted({0.50, 0.52, round(config.vb_dis, 3), 0.58, 0.60})),
+        ),
+    }
+    v0 = config.v_rest
+    for role, (ax, title, gates) in plots.items():
+        if role not in curves:
+            continue
+        drain, gate_values, current = curves[role]
+        for gate in gates:
+            k = int(np.argmin(np.abs(gate_values - gate)))
+            delta = (v0 - drain) if role == "pmos" else (drain - v0)
+            i0, lam, _ = fit_channel_length_modulation(drain, current[k], v0, role == "pmos")
+            fit = i0 * (1 + lam * delta)
+            (line,) = ax.plot(drain, current[k] * 1e9, lw=2, alpha=0.6)
+            ax.plot(
+                drain,
+                fit * 1e9,
+                "--",
+                color=line.get_color(),
+                lw=1,
+                label=f"V_G={gate_values[k]:.3f} V: I0={i0 * 1e9:.3g} nA, λ={lam:.3f}/V",
+            )
+        ax.set_yscale("log")
+        ax.axvline(v0, color="k", lw=0.6, ls=":")
+        ax.set_xlabel("membrane (drain) voltage [V]")
+        ax.set_ylabel("current [nA]")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
+    ax = axes[1, 1]
+    for role, marker in (("nmos", "o"), ("pmos", "s")):
+        if role in tables:
+            ax.semilogx(tables[role].current_a * 1e9, tables[role].lam, marker, ms=3, label=f"λ {role.upper()}")
+    low, high = (f * config.unit_current * 1e9 for f in LAMBDA_CURRENT_RANGE)
+    ax.axvspan(low, high, color="0.9", label="range averaged into λ")
+    ax.set_xlim(0.1, 2000)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("current at V0 [nA]")
+    ax.set_ylabel("λ [1/V]")
+    ax.set_title("CLM coefficient against synaptic current", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
