@@ -26,10 +26,7 @@ from .datasets import (
     DataSplits,
     canonical_dataset_name,
     dataset_key,
-    load_arrays,
     load_cifar10,
-    load_data_file,
-    load_dataset,
     load_digits,
     load_fashion_mnist,
     load_iris,
@@ -52,7 +49,9 @@ from .fashion_mnist import (
     read_fashion_mnist,
     read_idx,
 )
+from .load import load_dataset
 from .loader import EpochSampler, loader_sampler, make_loader, set_loader_epoch
+from .user import load_arrays, load_data_file
 
 __all__ = [
     "CIFAR10_CLASSES",
