@@ -96,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json is not None:
             print(f"written: {args.json}")
     if args.errors_only or not (args.no_errors or args.quick):
-        figures = plot_error_figures(args.out)
+        from ..outdir import claim_output_folder
+
+        with claim_output_folder(args.out):
+            figures = plot_error_figures(args.out)
         print(f"error figures: {figures['error_vs_steps']}, {figures['error_vs_erev']}")
     print(f"bench finished in {time.perf_counter() - start:.0f} s")
     return 0

@@ -29,17 +29,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..benchmarks.accuracy import end_potential_errors, format_error_table, plot_membrane_traces
+    from ..outdir import claim_output_folder
 
     start = time.perf_counter()
-    png = plot_membrane_traces(args.out / "membrane_traces.png")
-    print(f"membrane traces (exact vs DSTD M=3, 10; |E±| = 1, 2, 10): {png}")
-    errors = end_potential_errors((1.0, 2.0, 10.0), (4, 8, 16, 32, 64))
-    print("\nDSTD end-potential error |v_dstd(1) - v_exact(1)|, mean over 100 samples x 100 neurons,")
-    print("1000 inputs uniform in [0, 1], weights N(0, (2/sqrt(1000))^2), float64, offset 0:")
-    print(format_error_table(errors))
-    _topdown_against_bottomup(args.out)
-    if args.circuit_samples:
-        _circuit_check(args.out / "circuit", args.circuit_samples)
+    with claim_output_folder(args.out):  # checked writable, and refused while another process writes it
+        png = plot_membrane_traces(args.out / "membrane_traces.png")
+        print(f"membrane traces (exact vs DSTD M=3, 10; |E±| = 1, 2, 10): {png}")
+        errors = end_potential_errors((1.0, 2.0, 10.0), (4, 8, 16, 32, 64))
+        print("\nDSTD end-potential error |v_dstd(1) - v_exact(1)|, mean over 100 samples x 100 neurons,")
+        print("1000 inputs uniform in [0, 1], weights N(0, (2/sqrt(1000))^2), float64, offset 0:")
+        print(format_error_table(errors))
+        _topdown_against_bottomup(args.out)
+        if args.circuit_samples:
+            _circuit_check(args.out / "circuit", args.circuit_samples)
     print(f"\ndemo finished in {time.perf_counter() - start:.1f} s")
     return 0
 
