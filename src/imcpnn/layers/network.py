@@ -109,7 +109,9 @@ class SpikingNetwork(nn.Sequential):
         return (m for m in self if isinstance(m, SpikingLayer))
 
     def set_config(self, **changes: object) -> NeuronConfig:
-        """Change settings of every neuron layer (e.g. ``e_rev_pos=2.0``, ``eval_steps=30``)."""
+        """Change settings of every neuron layer: :class:`NeuronConfig` or :class:`~imcpnn.params.NeuronParams`
+        fields (``eval_steps=30``, ``params=NeuronParams(...)``, ``e_rev_pos=2.0``; see
+        :meth:`NeuronConfig.with_updates` for ``e_rev_pos`` alone on an asymmetric pair)."""
         self.config = self.config.with_updates(**changes)
         for layer in self.spiking_layers():
             layer.config = self.config
