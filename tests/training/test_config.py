@@ -109,3 +109,22 @@ def test_a_cifar_batch_that_fails_in_any_way_is_a_clear_error(tmp_path, monkeypa
     monkeypatch.setattr(cifar10._NumpyOnlyUnpickler, "load", exhausts_memory)
     with pytest.raises(ValueError, match="not a readable CIFAR-10 python batch"):
         cifar10.read_cifar10_py_batch(path)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        ({"window": 3.0}, "window is fixed at 1"),
+        ({"seed": -1}, "seed must be an integer"),
+    ],
+)
+def test_settings_that_would_be_ignored_or_crash_are_refused(flags, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig.from_flags(dataset="digits", **flags)
+
+
+def test_threads_zero_is_refused(capsys):
+    from imcpnn.cli.main import main
+
+    assert main(["train", "--dataset", "digits", "--threads", "0", "--out", "/nonexistent/never"]) == 2
+    assert "--threads must be" in capsys.readouterr().err

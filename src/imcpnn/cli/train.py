@@ -35,7 +35,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run_train(args: argparse.Namespace) -> int:
     from ..training import train
 
-    if args.threads:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be an integer >= 1; got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..families import get_family
+from ..families import FAMILIES, get_family
 from ..layers import NeuronConfig
 from ..params import NeuronParams, reversal_pair
 
@@ -123,6 +123,12 @@ class TrainConfig:
             raise ValueError(f"unknown training settings {unknown}; allowed: {sorted(setting_names())}")
 
         family = get_family(flags.get("model") or "rcspike")
+        window = flags.get("window")
+        if window is not None and family.fixed_window is not None and window != family.fixed_window:
+            raise ValueError(
+                f"the {family.name} window is fixed at {family.fixed_window:g}; window={window!r} applies to "
+                f"{', '.join(n for n, f in FAMILIES.items() if f.fixed_window is None)} neurons only"
+            )
         dataset = dataset_key(flags.get("dataset") or "digits")
         values: dict[str, Any] = {**dataclasses.asdict(family.defaults), "arch": None}
         values.update(preset_for(dataset, family.name).overrides())
@@ -150,13 +156,16 @@ class TrainConfig:
             eval_steps=values["eval_steps"], random_offset=offset == "random",
             spike_noise=values.get("spike_noise", 0.01),
         )  # fmt: skip
+        seed = values.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32 - 1]; got {seed!r}")
         return cls(
             data=_part(DataSettings, values),
             arch=str(values["arch"]),
             neuron=neuron,
             optimiser=_part(OptimiserSettings, values),
             loss=_part(LossSettings, values),
-            seed=int(values.get("seed", 0)),
+            seed=seed,
             device=str(values.get("device", "cpu")),
             out=str(values.get("out", "runs/train")),
         )
