@@ -96,4 +96,5 @@ def _circuit_check(out: Path, samples: int) -> None:
     print(f"\nOutput spike-time RMSE, model against SPICE, over {result.n_samples} samples:")
     print(f"  ANN-to-IMC (ideal model mapped)      {result.ann_to_imc:7.2f} ns")
     print(f"  PNN-to-IMC (physical model mapped)   {result.pnn_to_imc:7.2f} ns")
-    print(f"  ratio {result.ratio:.1f}; report: {result.report}")
+    ratio = "n/a (PNN-to-IMC RMSE is 0)" if result.ratio is None else f"{result.ratio:.1f}"
+    print(f"  ratio {ratio}; report: {result.report}")
