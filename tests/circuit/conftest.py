@@ -36,3 +36,18 @@ def characterized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Chara
     """One full characterisation (DC sweeps and the effective capacitance), shared by the session."""
     out = tmp_path_factory.mktemp("characterization")
     return out, characterize(out)
+
+
+@pytest.fixture
+def fake_ngspice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Install a stand-in ngspice (a shell script run as ``ngspice -b NAME.cir`` in the run folder):
+    ``fake_ngspice(body)`` writes ``body`` as the script and points ``IMCPNN_NGSPICE`` at it."""
+
+    def install(body: str) -> Path:
+        script = tmp_path / "fake_ngspice.sh"
+        script.write_text("#!/bin/sh\n" + body)
+        script.chmod(0o755)
+        monkeypatch.setenv("IMCPNN_NGSPICE", str(script))
+        return script
+
+    return install

@@ -226,3 +226,133 @@ def test_report_round_trips_through_its_json():
     assert json.loads(json.dumps(again.to_dict())) == data
     assert again.flow("pnn_to_imc").failed == pnn.failed and again.flow("ann_to_imc").params == IDEAL_PARAMS
     assert again.config == report.config
+
+
+# -- the audit's defects ------------------------------------------------------------------------------------------
+
+
+def _synthetic():
+    from test_mapping_and_extraction import _synthetic_characterization
+
+    return _synthetic_characterization()
+
+
+def _small_inputs():
+    config = CircuitConfig(layer_sizes=(5, 3, 3))
+    rng = np.random.default_rng(0)
+    times = np.concatenate([rng.uniform(0.0, 0.8, size=(3, 4)), np.zeros((3, 1))], axis=1)
+    return config, _network_weights(3, 3), times
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("timeout_s", 0, "timeout_s"), ("timeout_s", -1.0, "timeout_s"), ("timeout_s", math.nan, "timeout_s"),
+     ("workers", 0, "workers"), ("workers", -1, "workers"), ("test_times", np.full((1, 5), np.nan), "test_times")],
+)  # fmt: skip
+def test_compare_checks_its_arguments_before_any_work(tmp_path, option, value, words):
+    config, weights, times = _small_inputs()
+    kwargs = dict(
+        ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
+        characterization=_synthetic(), config=config, log=lambda _: None,
+    )  # fmt: skip
+    kwargs[option] = value
+    with pytest.raises(ValueError, match=words):
+        compare(tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    kwargs[option] = {"timeout_s": 300.0, "workers": None, "test_times": times[1:]}[option]
+    with pytest.raises(ValueError, match="is a file"):
+        compare(a_file, **kwargs)
+
+
+@pytest.mark.spice
+def test_compare_never_reports_stale_results(characterized, tmp_path):
+    """The audit: in a finished folder another --scale-pnn reported the old 1.18 ns in 0 s (fresh: 117 ns),
+    and other --weights the old RMSE. Now every cached simulation is keyed by its inputs."""
+    _, char = characterized
+    config, weights, times = _small_inputs()
+    scale = round(char.c_eff_f / config.c_m, 2)
+
+    def run(folder, pnn_scale, w):
+        return compare(
+            folder, ann_weights=w, pnn_weights=w, calibration_times=times[:1], test_times=times[1:2],
+            characterization=char, config=config, workers=1, log=lambda _: None,
+            fixed_scales={"ann_to_imc": (scale, scale), "pnn_to_imc": (pnn_scale, pnn_scale)},
+        ).rmse_ns["pnn_to_imc"]  # fmt: skip
+
+    folder = tmp_path / "finished"
+    matched = run(folder, scale, weights)
+    assert run(folder, scale, weights) == matched  # reused
+    larger = run(folder, 1.2, weights)
+    assert larger == pytest.approx(run(tmp_path / "fresh", 1.2, weights)) and larger > 5 * matched
+    lines = len((folder / "test_pnn_to_imc.jsonl").read_text().splitlines())
+    assert run(folder, scale, [0.5 * w for w in weights]) != pytest.approx(matched)  # other weights: simulated
+    assert len((folder / "test_pnn_to_imc.jsonl").read_text().splitlines()) == lines + 1
+
+
+@pytest.mark.spice
+def test_compare_raises_when_every_sample_of_a_flow_failed(tmp_path, fake_ngspice):
+    """With ngspice broken every sample failed and compare reported `RMSE inf ns over 0 samples` (exit 0);
+    now it raises a RuntimeError (the CLI's exit 2), after writing report.json with the failures."""
+    fake_ngspice('echo "fake ngspice: cannot run"\nexit 1\n')
+    config, weights, times = _small_inputs()
+    common = dict(
+        ann_weights=weights, pnn_weights=weights, calibration_times=times[:1], test_times=times[1:],
+        characterization=_synthetic(), config=config, workers=2, log=lambda _: None,
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="all 2 test simulations failed") as caught:
+        compare(tmp_path / "fixed", fixed_scales={"ann_to_imc": (1.0, 1.0), "pnn_to_imc": (1.0, 1.0)}, **common)
+    assert "fake ngspice: cannot run" in str(caught.value)
+    data = json.loads((tmp_path / "fixed" / "report.json").read_text())
+    assert len(data["failed"]["ann_to_imc"]) == 2
+    with pytest.raises(RuntimeError, match="every calibration simulation of the scale search failed"):
+        compare(tmp_path / "searched", **common)
+
+
+def test_a_corrupt_stamp_or_characterization_is_set_aside(tmp_path, monkeypatch):
+    """A corrupt circuit.json or characterization.json raised JSONDecodeError on every rerun."""
+    from imcpnn.circuit import load_or_characterize, run_folder
+
+    config = CircuitConfig()
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "circuit.json").write_text('{"netlist_revision": 3, "conf')
+    (out / "test_pnn_to_imc.jsonl").write_text("{}\n")
+    messages: list[str] = []
+    prepare_run_folder(out, config, messages.append)
+    assert len(messages) == 1 and "circuit.json" in messages[0] and "not valid JSON" in messages[0]
+    assert sorted(p.name for p in next(out.glob("superseded_*")).iterdir()) == ["circuit.json", "test_pnn_to_imc.jsonl"]
+    assert json.loads((out / "circuit.json").read_text()) == circuit_stamp(config)
+    # a characterization.json that is not JSON, or lacks keys, is set aside and made anew
+    made = []
+    monkeypatch.setattr(run_folder, "characterize", lambda folder, cfg: made.append(folder) or _synthetic())
+    for text in ("{not json", json.dumps({"lambda_n": 0.4, "config": circuit_stamp(config)["config"]})):
+        (out / "characterization.json").write_text(text)
+        messages.clear()
+        prepare_run_folder(out, config, messages.append)
+        assert len(messages) == 1 and "characterization.json" in messages[0]
+        assert not (out / "characterization.json").exists()
+        (out / "characterization.json").write_text(text)
+        messages.clear()
+        assert load_or_characterize(out, config, log=messages.append) is not None
+        assert "characterization.json" in messages[0] and len(made) >= 1
+    assert len(list(out.glob("superseded_*/characterization.json"))) == 4
+    # an explicit file is never replaced: a clear error naming it
+    with pytest.raises(FileNotFoundError, match=r"no_such\.json"):
+        load_or_characterize(out, config, tmp_path / "no_such.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"bad\.json"):
+        load_or_characterize(out, config, bad)
+    bad.write_text(json.dumps({"lambda_n": 0.4}))
+    with pytest.raises(ValueError, match="lacks"):
+        load_or_characterize(out, config, bad)
+
+
+@pytest.mark.parametrize("scales", [(0.0, 1.0), (1.0, -0.5), (math.nan, math.nan), (math.inf, 1.0), ("a", "b"), (1.0,)])
+def test_fixed_scales_must_be_positive_finite_pairs(scales):
+    from imcpnn.circuit import ScaleSearchOptions
+
+    with pytest.raises(ValueError, match="fixed_scales"):
+        ScaleSearchOptions(fixed_scales={"pnn_to_imc": scales})

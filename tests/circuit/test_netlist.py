@@ -160,3 +160,82 @@ def test_bad_inputs_raise_value_errors():
         build_network_netlist(config, biases, [-0.1, 0, 0, 0, 0], "lib")
     with pytest.raises(ValueError, match="layer_sizes"):
         CircuitConfig(layer_sizes=(5,))
+
+
+# -- defect 1: every string that reaches a netlist or an ngspice command line is checked ----------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        (
+            "spice_options",
+            "reltol=1e-4\n.control\nshell touch /tmp/imcpnn_injected\n.endc",
+            ["spice_options", "newline"],
+        ),
+        ("spice_options", "reltol=1e-4; shell id", ["spice_options", "name=value"]),
+        ("spice_options", ".include /etc/passwd", ["spice_options", "dot-command"]),
+        ("spice_options", 'klu "x"', ["spice_options"]),
+        ("corner", "tt\n.control", ["corner", "tt, ss, ff, sf, fs"]),
+        ("corner", "xx", ["corner", "tt, ss, ff, sf, fs"]),
+        ("temperature", "27\n.control", ["temperature", "finite number"]),
+        ("temperature", math.nan, ["temperature"]),
+        ("temperature", 1e6, ["temperature", "°C"]),
+        ("vdd", math.inf, ["vdd"]),
+        ("vb_dis", "0.55", ["vb_dis"]),
+        ("synapse", (1.0, 0.25), ["synapse", "TransistorSize"]),
+    ],
+)
+def test_config_fields_that_reach_the_netlist_are_validated(field, value, words):
+    """A newline in spice_options used to inject a .control block whose `shell` line ran; now every field
+    that reaches the netlist is checked, with a ValueError naming the field and the allowed form."""
+    with pytest.raises(ValueError) as caught:
+        CircuitConfig(**{field: value})
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_valid_config_strings_are_kept():
+    for options in ("", "reltol=1e-4 trtol=1 klu", "method=gear  abstol=1e-12 gmin=1.5e-12"):
+        assert CircuitConfig(spice_options=options).spice_options == options
+    for corner in ("tt", "ss", "ff", "sf", "fs"):
+        assert CircuitConfig(corner=corner).corner == corner
+    with pytest.raises(ValueError, match=r"TransistorSize\.w"):
+        from imcpnn.circuit.config import TransistorSize
+
+        TransistorSize(math.inf, 0.25)
+
+
+def test_names_and_paths_put_into_netlists_and_commands_are_checked(tmp_path):
+    from imcpnn.circuit import SampleJob
+    from imcpnn.circuit.netlist import include_line
+    from imcpnn.circuit.spice import run_ngspice
+
+    config = CircuitConfig(layer_sizes=(2, 1))
+    biases = [LayerBiases.off(1, 2)]
+    for path in ('/tmp/lib".control', "/tmp/lib\n.control\nshell id\n.endc", "/tmp/a\rb"):
+        with pytest.raises(ValueError, match="model library path"):
+            include_line(path)
+        with pytest.raises(ValueError, match="model library path"):
+            build_network_netlist(config, biases, [0.0, 0.0], path)
+    assert include_line("/models/sky130 lib.spice") == '.include "/models/sky130 lib.spice"'
+    with pytest.raises(ValueError, match="title"):
+        build_network_netlist(config, biases, [0.0, 0.0], "lib", title="x\n.control")
+    for lines in (["Rx a 0 1k\n.control"], [".control"], [" .endc"]):
+        with pytest.raises(ValueError, match="extra_lines"):
+            build_network_netlist(config, biases, [0.0, 0.0], "lib", extra_lines=lines)
+    for key in ("a\nb", "a b", "../x", "", "a/b", 'a"b'):
+        with pytest.raises(ValueError, match="job key"):
+            SampleJob(key, (0.0, 0.0), tuple(biases))
+    with pytest.raises(ValueError, match="extra_lines"):
+        SampleJob("ok", (0.0, 0.0), tuple(biases), extra_lines=("Rx a 0 1\n.control",))
+    # run_ngspice checks its vectors and run name before it writes anything
+    with pytest.raises(ValueError, match="vectors"):
+        run_ngspice("* t\n", tmp_path, vectors=["v(out)\nshell id"])
+    with pytest.raises(ValueError, match="vectors"):
+        run_ngspice("* t\n", tmp_path, vectors=["v(out) ; shell id"])
+    with pytest.raises(ValueError, match="run name"):
+        run_ngspice("* t\n", tmp_path, vectors=["v(out)"], name="x y")
+    with pytest.raises(ValueError, match="timeout_s"):
+        run_ngspice("* t\n", tmp_path, vectors=["v(out)"], timeout_s=math.nan)
+    assert list(tmp_path.iterdir()) == []

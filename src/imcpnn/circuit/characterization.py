@@ -28,6 +28,10 @@ _FITTED_KEYS = frozenset({
     "lambda_n", "lambda_p", "lambda_dis", "r2", "e_rev_pos", "e_rev_neg", "e_dis", "beta_dis", "vth_circ", "v_rest",
     "discharger_current_a", "c_eff_f", "tables",
 })  # fmt: skip
+#: The keys :meth:`Characterization.from_dict` needs.
+_REQUIRED_KEYS = frozenset({
+    "lambda_n", "lambda_p", "lambda_dis", "r2", "vth_circ", "v_rest", "discharger_current_a", "tables",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,43 @@ class Characterization:
             **self.details,
         }
 
+    def digest(self) -> str:
+        """A hash of :meth:`to_dict` (the same for this object and its ``characterization.json`` read back):
+        the part of a simulation's cache key that names the characterisation its biases were mapped with."""
+        from .cache import stable_digest
+
+        return stable_digest(self.to_dict())
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Characterization:
-        """The characterisation of a ``characterization.json``'s content (:meth:`to_dict`)."""
+    def from_dict(cls, data: dict[str, Any], source: str = "the characterisation") -> Characterization:
+        """The characterisation of a ``characterization.json``'s content (:meth:`to_dict`); a ValueError
+        naming ``source`` and the missing or malformed entry when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{source} is not a JSON object of a characterisation (it holds a {type(data).__name__}); make one "
+                "with `imcpnn circuit characterize --out DIR`"
+            )
+        missing = sorted(_REQUIRED_KEYS - set(data))
+        if missing:
+            raise ValueError(
+                f"{source} lacks {', '.join(missing)}: it is not a complete characterization.json; make one with "
+                "`imcpnn circuit characterize --out DIR`"
+            )
+        try:
+            return cls._from_dict(data)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ValueError(
+                f"{source} has a malformed entry ({type(error).__name__}: {error}); make a new one with "
+                "`imcpnn circuit characterize --out DIR`"
+            ) from None
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Characterization:
+        tables = {role: BiasTable.from_dict(data["tables"][role]) for role in ("nmos", "pmos", "discharger")}
+        for role, table in tables.items():
+            sizes = {len(table.gate_v), len(table.current_a), len(table.lam), len(table.r2)}
+            if len(sizes) != 1 or table.gate_v.ndim != 1:
+                raise ValueError(f"tables.{role} has columns of different lengths")
         return cls(
             lambda_n=float(data["lambda_n"]),
             lambda_p=float(data["lambda_p"]),
@@ -150,9 +188,9 @@ class Characterization:
             r2_dis=float(data["r2"]["discharger"]),
             vth_circ=float(data["vth_circ"]),
             v_rest=float(data["v_rest"]),
-            nmos=BiasTable.from_dict(data["tables"]["nmos"]),
-            pmos=BiasTable.from_dict(data["tables"]["pmos"]),
-            discharger=BiasTable.from_dict(data["tables"]["discharger"]),
+            nmos=tables["nmos"],
+            pmos=tables["pmos"],
+            discharger=tables["discharger"],
             discharger_current_a=float(data["discharger_current_a"]),
             c_eff_f=float(data["c_eff_f"]) if data.get("c_eff_f") is not None else math.nan,
             details={k: v for k, v in data.items() if k not in _FITTED_KEYS},
@@ -160,11 +198,24 @@ class Characterization:
 
     @classmethod
     def load(cls, path: Path | str) -> Characterization:
-        """Read a ``characterization.json`` written by :func:`~imcpnn.circuit.characterize.characterize`."""
+        """Read a ``characterization.json`` written by :func:`~imcpnn.circuit.characterize.characterize`.
+
+        A missing file raises FileNotFoundError, one that is not JSON or not a characterisation a
+        ValueError; both name the file and how to make a new one.
+        """
         path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist; run `imcpnn circuit characterize --out {path.parent}`")
-        return cls.from_dict(json.loads(path.read_text()))
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} does not exist or is not a file; make one with "
+                f"`imcpnn circuit characterize --out {path.parent}`"
+            )
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"{path} is not JSON ({error}); make a new one with `imcpnn circuit characterize --out {path.parent}`"
+            ) from None
+        return cls.from_dict(data, source=str(path))
 
 
 def fit_channel_length_modulation(

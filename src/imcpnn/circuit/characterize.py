@@ -15,7 +15,6 @@ tables and the derived ``E±``, ``β_dis`` are a :class:`~.characterization.Char
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 from dataclasses import replace
 from importlib import metadata
@@ -25,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_json
+from ..outdir import check_output_folder
 from .characterization import LAMBDA_CURRENT_RANGE, BiasTable, Characterization, fit_channel_length_modulation
 from .config import CircuitConfig
-from .netlist import NFET, PFET, LayerBiases, build_network_netlist, mosfet
+from .netlist import NFET, PFET, LayerBiases, build_network_netlist, include_line, mosfet
 from .plots import plot_iv_curves
 from .spice import model_library, run_ngspice
 
@@ -65,8 +65,8 @@ def _sweep(
         ]
     lines = [
         f"* DC sweep of the {role} role",
-        f'.include "{library}"',
-        f".temp {config.temperature}",
+        include_line(library),
+        f".temp {config.temperature:.9g}",
         f"Vdd vdd 0 DC {config.vdd}",
         f"Vd d 0 DC {config.v_rest}",
         f"Vg g 0 DC {gates[0]}",
@@ -292,9 +292,12 @@ def characterize(
     unknown = set(roles) - {"nmos", "pmos", "discharger"}
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}; choose from nmos, pmos, discharger")
+    if out_dir is not None:
+        check_output_folder(out_dir, "out_dir")  # a file, or a folder that cannot be made, fails before the sweeps
     library = model_library(corner=config.corner)
-    work = Path(tempfile.mkdtemp(prefix="imcpnn_characterize_"))
-    try:
+    # removed however the sweeps end (an error, a timeout, KeyboardInterrupt)
+    with tempfile.TemporaryDirectory(prefix="imcpnn_characterize_") as folder:
+        work = Path(folder)
         curves = {role: _role_curves(config, library, work, role) for role in roles}
         c_eff = measure_effective_capacitance(config, library, work) if measure_capacitance else math.nan
         tables = {role: _table(d, i, g, config.v_rest, role == "pmos") for role, (d, g, i) in curves.items()}
@@ -302,8 +305,6 @@ def characterize(
         ramp: list[dict[str, float]] = []
         if measure_capacitance and "discharger" in tables:
             ramp = measure_firing_ramp(config, library, work, fitted.beta_dis)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     result = replace(fitted, details=_details(tables, config, c_eff, ramp))
     if out_dir is not None and set(roles) == {"nmos", "pmos", "discharger"}:
         out = Path(out_dir)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_json
+from ..outdir import check_output_folder
 from ..params import NeuronParams
 from .characterization import Characterization
 from .config import CircuitConfig
@@ -32,8 +33,9 @@ from .model import clip_times, model_membrane_traces, model_spike_times
 from .plots import WaveformPanel, plot_histogram, plot_waveforms
 from .report import Accuracy, CharacterizationSummary, FailedSample, FlowResult, Report
 from .run_folder import load_or_characterize, prepare_run_folder
-from .runner import SampleResult, load_waveforms, run_samples
+from .runner import SampleResult, check_workers, load_waveforms, run_samples
 from .scale_search import Point, ScaleSearchOptions, SearchEvaluation, search_scale
+from .spice import check_timeout
 
 
 def output_differences(results: Sequence[SampleResult], model_output: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -88,7 +90,7 @@ class SimulationSetup:
         jobs = flow.jobs(scales, test_times, self.characterization, self.config, f"{flow.name}_test")
         results = run_samples(
             jobs, self.config, results_path=self.out / f"test_{flow.name}.jsonl", workers=self.workers,
-            timeout_s=self.timeout_s, waveform_dir=self.waveform_dir, keep_waveforms=False,
+            timeout_s=self.timeout_s, waveform_dir=self.waveform_dir, keep_waveforms=False, log=self.log,
         )  # fmt: skip
         return [job.key for job in jobs], [results[job.key] for job in jobs]
 
@@ -163,11 +165,16 @@ def compare_flow(
             rmse_layers_ns=tuple(_layer_rmse(results, model_layers, config)),
             accuracy=_accuracy(results, model_output, ok, test_labels, n_classes) if test_labels is not None else None,
         )  # fmt: skip
-        sample = ok[int(np.argmax(np.sqrt(np.mean(diffs**2, axis=1))))]
-        spice = load_waveforms(simulation.waveform_dir, keys[sample])
+        per_sample = np.sqrt(np.mean(diffs**2, axis=1))
+        row = int(np.argmax(per_sample))
+        sample = ok[row]
+        spice = load_waveforms(simulation.waveform_dir, keys[sample], digest=results[sample].digest, log=log)
         if spice is not None:
             model = model_membrane_traces(flow.weights, test_times[sample], flow.params, config, spice["time"])
-            worst = WaveformPanel(spice, model, f"{flow.name.replace('_', '-').upper()} sample {sample}")
+            worst = WaveformPanel(
+                spice, model, f"{flow.name.replace('_', '-').upper()} sample {sample}",
+                rmse_ns=float(per_sample[row] * config.t_circ * 1e9),
+            )  # fmt: skip
     log(
         f"{flow.name}: RMSE {result.rmse_ns:.2f} ns over {len(ok)} samples"
         + (f", {len(failed)} failed" if failed else "")
@@ -176,10 +183,29 @@ def compare_flow(
 
 
 def _input_times(name: str, times: np.ndarray, config: CircuitConfig) -> np.ndarray:
-    times = np.atleast_2d(np.asarray(times, dtype=float))
-    if times.shape[1] != config.layer_sizes[0] or times.shape[0] == 0:
+    try:
+        times = np.atleast_2d(np.asarray(times, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers [N >= 1, {config.layer_sizes[0]}]") from None
+    if times.ndim != 2 or times.shape[1] != config.layer_sizes[0] or times.shape[0] == 0:
         raise ValueError(f"{name} must be [N >= 1, {config.layer_sizes[0]}]; got {times.shape}")
+    if np.isnan(times).any() or (times < 0).any():
+        raise ValueError(f"{name} must be normalised spike times >= 0 (+inf: no spike), without NaN")
     return times
+
+
+def _all_failed_error(result: FlowResult, n_samples: int, report: Path) -> RuntimeError:
+    """The error of a flow none of whose test samples could be simulated."""
+    causes: dict[str, int] = {}
+    for failure in result.failed:
+        causes[failure.cause] = causes.get(failure.cause, 0) + 1
+    summary = ", ".join(f"{cause} x{count}" for cause, count in causes.items())
+    first = result.failed[0].message if result.failed else ""
+    return RuntimeError(
+        f"{result.name}: all {n_samples} test simulations failed ({summary}); the first:\n{first}\n"
+        f"{report} records every failure. Fix the cause and rerun with the same folder: crashed runs and "
+        "unreadable output are simulated again, timeouts under a longer --timeout"
+    )
 
 
 def compare(
@@ -214,10 +240,10 @@ def compare(
     spike wins). ``extra`` is merged into the report (e.g. the training runs' accuracies).
     """
     started = time.perf_counter()
+    check_output_folder(out_dir, "out_dir")
+    timeout_s = check_timeout(timeout_s, "timeout_s")
+    check_workers(workers)
     config = config or CircuitConfig()
-    out = prepare_run_folder(out_dir, config, log)
-    if characterization is None:
-        characterization = load_or_characterize(out, config, log=log)
     calibration_times = _input_times("calibration_times", calibration_times, config)
     test_times = _input_times("test_times", test_times, config)
     search = search or ScaleSearchOptions()
@@ -227,6 +253,9 @@ def compare(
         test_labels = np.asarray(test_labels).reshape(-1)[: test_times.shape[0]]
         if test_labels.shape[0] != test_times.shape[0]:
             raise ValueError(f"test_labels has {test_labels.shape[0]} entries for {test_times.shape[0]} test samples")
+    out = prepare_run_folder(out_dir, config, log)
+    if characterization is None:
+        characterization = load_or_characterize(out, config, log=log)
     c_eff = characterization.c_eff_f
     start = c_eff / config.c_m if math.isfinite(c_eff) else 1.0
     simulation = SimulationSetup(out, config, characterization, workers, timeout_s, log)
@@ -257,6 +286,9 @@ def compare(
     worst = {o.result.name: o.worst for o in outcomes if o.worst is not None}
     if worst:
         plot_waveforms(worst, config, out / "worst_sample_waveforms.png")
+    for outcome in outcomes:
+        if len(outcome.result.failed) == report.n_samples:
+            raise _all_failed_error(outcome.result, report.n_samples, out / "report.json")
     return report
 
 
@@ -300,8 +332,11 @@ def quick_compare(
     """
     from .spice import check_tools
 
-    if samples < 1 or calibration < 1:
-        raise ValueError(f"samples and calibration must be >= 1; got {samples}, {calibration}")
+    for name, value in (("samples", samples), ("calibration", calibration)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    check_workers(workers)
+    check_output_folder(out_dir, "out_dir")
     check_tools()
     started = time.perf_counter()
     config = CircuitConfig()

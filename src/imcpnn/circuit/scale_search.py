@@ -29,7 +29,7 @@ from .characterization import Characterization
 from .config import CircuitConfig
 from .flows import Flow
 from .model import clip_times, model_spike_times
-from .runner import SampleJob, run_samples
+from .runner import SampleJob, SampleResult, run_samples
 
 PROBE_STEP = 0.02  # finite-difference step of the Gauss-Newton scale search
 MAX_NEWTON_STEP = 0.15  # largest Gauss-Newton move of a scale per iteration
@@ -54,7 +54,18 @@ class ScaleSearchOptions:
     probe: float = PROBE_STEP
 
     def __post_init__(self) -> None:
-        fixed = {name: (float(s[0]), float(s[1])) for name, s in (self.fixed_scales or {}).items()}
+        fixed = {}
+        for name, scales in (self.fixed_scales or {}).items():
+            try:
+                a_pos, a_neg = (float(value) for value in scales)
+            except (TypeError, ValueError):
+                raise ValueError(f"fixed_scales[{name!r}] must be a pair (a+, a-) of numbers; got {scales!r}") from None
+            if not all(math.isfinite(a) and a > 0 for a in (a_pos, a_neg)):
+                raise ValueError(
+                    f"fixed_scales[{name!r}] must be finite current scales > 0 (1.0: the mapped currents unscaled); "
+                    f"got {scales!r}"
+                )
+            fixed[name] = (a_pos, a_neg)
         object.__setattr__(self, "fixed_scales", fixed)
         if self.newton_steps < 0:
             raise ValueError(f"newton_steps must be >= 0; got {self.newton_steps}")
@@ -197,6 +208,7 @@ def search_scale(
     options = options or ScaleSearchOptions()
     model_output = clip_times(model_spike_times(flow.weights, calibration_times, flow.params)[-1])
     history: list[SearchEvaluation] = []
+    failures: list[SampleResult] = []
     results_path = run_dir / f"calibration_{flow.name}.jsonl"
     ns = config.t_circ * 1e9
 
@@ -212,11 +224,12 @@ def search_scale(
                 history.append(SearchEvaluation(point[0], point[1], None, error=str(error)))
         results = (
             run_samples(
-                jobs, config, results_path=results_path, workers=workers, timeout_s=timeout_s, keep_waveforms=False
+                jobs, config, results_path=results_path, workers=workers, timeout_s=timeout_s, keep_waveforms=False,
+                log=log,
             )
             if jobs
             else {}
-        )
+        )  # fmt: skip
         for point in points:
             if point in out:
                 continue
@@ -224,6 +237,8 @@ def search_scale(
             rows = []
             for k in range(len(calibration_times)):
                 result = results[f"{prefix}{k:03d}"]
+                if not result.ok:
+                    failures.append(result)
                 circuit = (
                     clip_times(np.asarray(result.spike_times[-1], dtype=float))
                     if result.ok
@@ -247,4 +262,14 @@ def search_scale(
         residual_fn, start=start, two_dimensional=flow.two_dimensional, probe=options.probe,
         max_newton_steps=options.newton_steps, fine=options.fine,
     )  # fmt: skip
+    if failures and all(e.rmse_ns is None for e in history):
+        causes: dict[str, int] = {}
+        for failure in failures:
+            causes[failure.cause] = causes.get(failure.cause, 0) + 1
+        raise RuntimeError(
+            f"{flow.name}: every calibration simulation of the scale search failed "
+            f"({', '.join(f'{c} x{n}' for c, n in causes.items())}); the first:\n{failures[0].message}\n"
+            "Fix the cause and rerun with the same folder: crashed runs and unreadable output are simulated "
+            "again, timeouts under a longer --timeout"
+        )
     return best, tuple(history)

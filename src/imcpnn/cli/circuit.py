@@ -7,8 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +22,54 @@ from .commands import COMMANDS
 
 if TYPE_CHECKING:
     from imcpnn.circuit import IrisModels
+
+#: The sky130 corners (kept here so that `imcpnn circuit --help` imports nothing heavy; the config checks
+#: them against :data:`imcpnn.circuit.config.SKY130_CORNERS`).
+CORNERS = ("tt", "ss", "ff", "sf", "fs")
+
+
+@contextlib.contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """While a command runs, SIGTERM (``kill PID``) raises SystemExit instead of ending the process on the
+    spot, so that its ngspice runs are killed, its pool workers stopped and its temporary folders removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def unwind(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _integer_at_least(low: int, what: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low} ({what}), got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low} ({what}); got {value}")
+        return value
+
+    return parse
+
+
+def _positive_number(what: str, example: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number > 0 ({what}), got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0 ({what}, e.g. {example}); got {text!r}")
+        return value
+
+    return parse
 
 
 def register(subparsers: Any) -> None:
@@ -36,7 +88,7 @@ def register(subparsers: Any) -> None:
         description="Writes DIR/characterization.json and DIR/iv_curves.png (a few seconds).",
     )
     char.add_argument("--out", type=Path, required=True, help="output folder")
-    char.add_argument("--corner", default="tt", choices=("tt", "ss", "ff", "sf", "fs"), help="process corner")
+    char.add_argument("--corner", default="tt", choices=CORNERS, help="sky130 process corner (default tt)")
     char.set_defaults(func=run_characterize)
 
     comp = commands.add_parser(
@@ -48,10 +100,12 @@ def register(subparsers: Any) -> None:
         "with the same --out to continue an interrupted run.",
     )
     comp.add_argument("--out", type=Path, required=True, help="output folder")
-    comp.add_argument("--samples", type=int, default=50, help="test samples to simulate (default 50)")
+    comp.add_argument(
+        "--samples", type=_integer_at_least(1, "test samples"), default=50, help="test samples to simulate (default 50)"
+    )
     comp.add_argument(
         "--calibration",
-        type=int,
+        type=_integer_at_least(1, "calibration samples"),
         default=10,
         help="calibration samples (training split) for the scale search (default 10)",
     )
@@ -66,35 +120,51 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="a characterization.json to use (default: DIR/characterization.json, made if absent)",
     )
-    comp.add_argument("--workers", type=int, default=None, help="parallel simulations (default: CPU count)")
-    comp.add_argument("--timeout", type=float, default=600.0, help="per-sample ngspice timeout, s (default 600)")
-    comp.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    comp.add_argument(
+        "--workers",
+        type=_integer_at_least(1, "parallel ngspice runs"),
+        default=None,
+        help="parallel simulations (default: CPU count)",
+    )
+    comp.add_argument(
+        "--timeout",
+        type=_positive_number("seconds per ngspice run", "600"),
+        default=600.0,
+        help="per-sample ngspice timeout, s (default 600)",
+    )
+    comp.add_argument("--seed", type=_integer_at_least(0, "training seed"), default=0, help="training seed (default 0)")
     comp.add_argument(
         "--scale-ann",
-        type=float,
+        type=_positive_number("a current scale", "0.85"),
         nargs=2,
         metavar=("A_POS", "A_NEG"),
         help="use these ANN-to-IMC current scales instead of searching them",
     )
     comp.add_argument(
-        "--scale-pnn", type=float, metavar="A", help="use this PNN-to-IMC current scale instead of searching it"
+        "--scale-pnn",
+        type=_positive_number("a current scale", "0.85"),
+        metavar="A",
+        help="use this PNN-to-IMC current scale instead of searching it",
     )
     comp.set_defaults(func=run_compare)
 
 
 def run_characterize(args: argparse.Namespace) -> int:
     from imcpnn.circuit import CircuitConfig, characterize
+    from imcpnn.outdir import claim_output_folder
 
     config = CircuitConfig(corner=args.corner)
-    char = characterize(args.out, config)
+    with claim_output_folder(args.out), _terminate_unwinds():  # no second process writes into the folder
+        char = characterize(args.out, config)
     print(
         f"λN = {char.lambda_n:.4f} /V (R² >= {char.r2_n:.5f}), λP = {char.lambda_p:.4f} /V (R² >= {char.r2_p:.5f}), "
         f"λdis = {char.lambda_dis:.4f} /V (R² = {char.r2_dis:.5f})"
     )
+    v_switch = char.details.get("v_switch_effective")
     print(
         f"E+ = {char.e_rev_pos:.3f}, E- = {char.e_rev_neg:.3f}, E_dis = {char.e_dis:.3f}, "
         f"β_dis = {char.beta_dis:.4f}; C_eff = {char.c_eff_f * 1e15:.1f} fF, "
-        f"effective Vswitch = {char.details['v_switch_effective']:.4f} V"
+        "effective Vswitch = " + (f"{v_switch:.4f} V" if v_switch is not None else "n/a (the neuron did not fire)")
     )
     ns = config.t_circ * 1e9
     ramp = [
@@ -111,29 +181,88 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 
 def _load_weights(path: Path) -> IrisModels:
-    """The ``--weights`` file: both weight sets and the samples (no labels, no training accuracies)."""
+    """The ``--weights`` file: both weight sets and the samples (no labels, no training accuracies).
+
+    Checked before any work: a missing file, one that is not an .npz, missing or misnumbered arrays,
+    arrays of the wrong shape or with NaN each give a ValueError/FileNotFoundError naming ``--weights``.
+    """
+    import zipfile
+
     from imcpnn.circuit import IrisModels
 
-    if not path.exists():
-        raise FileNotFoundError(f"--weights {path} does not exist")
-    with np.load(path) as data:
-        arrays = {key: np.asarray(data[key]) for key in data.files}
-    needed = {"calibration_times", "test_times"}
-    missing = sorted(needed - set(arrays))
-    ann = [arrays[f"ann_{k}"] for k in range(len(arrays)) if f"ann_{k}" in arrays]
-    pnn = [arrays[f"pnn_{k}"] for k in range(len(arrays)) if f"pnn_{k}" in arrays]
-    if missing or not ann or not pnn:
-        raise ValueError(
-            f"--weights {path} needs ann_0.., pnn_0.., calibration_times and test_times; it has {sorted(arrays)}"
+    expected = (
+        "an .npz (numpy.savez) with ann_0, ann_1, ... and pnn_0, pnn_1, ... ([N_out, N_in] each, layer by layer), "
+        "calibration_times and test_times ([N, N_in], normalised, +inf: no spike)"
+    )
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights {path} does not exist or is not a file; give {expected}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("it holds a single array")
+            arrays = {key: np.asarray(data[key]) for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"--weights {path} cannot be read ({error}); it must be {expected}") from None
+    problems = [name for name in ("calibration_times", "test_times") if name not in arrays]
+    flows = {}
+    for flow in ("ann", "pnn"):
+        numbered = sorted(
+            int(k[len(flow) + 1 :]) for k in arrays if k.startswith(f"{flow}_") and k[len(flow) + 1 :].isdigit()
         )
-    return IrisModels(ann, pnn, arrays["calibration_times"], arrays["test_times"])
+        if not numbered or numbered != list(range(len(numbered))):
+            problems.append(f"{flow}_0, {flow}_1, ... numbered from 0 without gaps")
+        flows[flow] = [arrays[f"{flow}_{k}"] for k in numbered]
+    if problems:
+        raise ValueError(f"--weights {path} lacks {'; '.join(problems)}: it has {sorted(arrays)}; give {expected}")
+    if len(flows["ann"]) != len(flows["pnn"]):
+        raise ValueError(f"--weights {path}: {len(flows['ann'])} ann_ layers but {len(flows['pnn'])} pnn_ layers")
+    used = {"calibration_times", "test_times", *(f"{flow}_{k}" for flow in flows for k in range(len(flows[flow])))}
+    for name, array in ((name, arrays[name]) for name in sorted(used)):
+        if not np.issubdtype(array.dtype, np.number) or array.ndim != 2:
+            raise ValueError(
+                f"--weights {path}: {name} must be a 2-D array of numbers; got {array.dtype} {array.shape}"
+            )
+        if np.isnan(array).any() or (not name.endswith("_times") and not np.isfinite(array).all()):
+            raise ValueError(f"--weights {path}: {name} holds NaN or infinite values")
+    for flow, layers in flows.items():
+        for k in range(1, len(layers)):
+            if layers[k].shape[1] != layers[k - 1].shape[0]:
+                raise ValueError(
+                    f"--weights {path}: {flow}_{k} is {layers[k].shape} but {flow}_{k - 1} has "
+                    f"{layers[k - 1].shape[0]} outputs ([N_out, N_in] per layer)"
+                )
+    if [w.shape for w in flows["ann"]] != [w.shape for w in flows["pnn"]]:
+        raise ValueError(f"--weights {path}: the ann_ and pnn_ layers must have the same shapes")
+    n_in = flows["ann"][0].shape[1]
+    for name in ("calibration_times", "test_times"):
+        if arrays[name].shape[1] != n_in or arrays[name].shape[0] == 0:
+            raise ValueError(f"--weights {path}: {name} must be [N >= 1, {n_in}]; got {arrays[name].shape}")
+    return IrisModels(flows["ann"], flows["pnn"], arrays["calibration_times"], arrays["test_times"])
 
 
 def run_compare(args: argparse.Namespace) -> int:
     from imcpnn.circuit import (
+        Characterization,
+        CircuitConfig,
+    )
+    from imcpnn.outdir import claim_output_folder
+
+    # the inputs first: a bad file fails before the folder is touched
+    if args.characterization is not None:
+        try:
+            Characterization.load(args.characterization)
+        except (FileNotFoundError, ValueError) as error:
+            raise ValueError(f"--characterization: {error}") from None
+    weights = _load_weights(args.weights) if args.weights is not None else None
+    config = CircuitConfig()
+    with claim_output_folder(args.out), _terminate_unwinds():  # no second process writes into the folder
+        return _compare_into(args, config, weights)
+
+
+def _compare_into(args: argparse.Namespace, config: Any, weights: IrisModels | None) -> int:
+    from imcpnn.circuit import (
         ANN_TO_IMC,
         PNN_TO_IMC,
-        CircuitConfig,
         ScaleSearchOptions,
         compare,
         load_or_characterize,
@@ -141,13 +270,10 @@ def run_compare(args: argparse.Namespace) -> int:
         train_iris_models,
     )
 
-    if args.samples < 1 or args.calibration < 1:
-        raise ValueError(f"--samples and --calibration must be >= 1; got {args.samples}, {args.calibration}")
-    config = CircuitConfig()
     out: Path = prepare_run_folder(args.out, config)
     characterization = load_or_characterize(out, config, args.characterization)
-    if args.weights is not None:
-        models = _load_weights(args.weights)
+    if weights is not None:
+        models = weights
     else:
         models = train_iris_models(
             out, characterization.e_rev_pos, characterization.e_rev_neg, characterization.beta_dis, seed=args.seed,
