@@ -326,8 +326,8 @@ def test_the_pool_initializer_sets_the_parent_death_signal():
 
     code = (
         "import ctypes, os, signal\n"
-        "from imcpnn.circuit.runner import _worker_init\n"
-        "_worker_init(os.getppid())\n"
+        "from imcpnn.circuit.pool import worker_init\n"
+        "worker_init(os.getppid())\n"
         "value = ctypes.c_int()\n"
         "ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)\n"
         "print(value.value == signal.SIGTERM)\n"

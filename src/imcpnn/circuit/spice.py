@@ -17,18 +17,15 @@ the last lines of ngspice's log, since run folders are usually temporary.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib.util
 import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -38,6 +35,7 @@ import numpy as np
 from ..atomic import atomic_write_text
 from .config import SKY130_CORNERS
 from .netlist import check_name, include_line
+from .processes import kill_group, spawn_options
 
 #: The transistor types the RC-Spike circuit uses (sky130 primitive subcircuits).
 TRANSISTOR_MODELS = (
@@ -96,65 +94,6 @@ def check_timeout(timeout_s: object, what: str = "timeout_s") -> float:
             f"{what} must be a finite number of seconds > 0 (the limit of one ngspice run, e.g. 600); got {timeout_s!r}"
         )
     return float(timeout_s)
-
-
-# -- ngspice processes end with the process that started them -------------------------------------------------
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.restype = ctypes.c_int
-    return prctl
-
-
-#: ``prctl(2)``, resolved at import (not in a freshly forked child); None off Linux.
-_PRCTL = _load_prctl()
-
-
-def set_parent_death_signal(sig: int) -> bool:
-    """Ask the kernel to send ``sig`` to this process when its parent (the thread that forked it) ends
-    (Linux ``PR_SET_PDEATHSIG``); returns False where that is not available."""
-    if _PRCTL is None:
-        return False
-    return _PRCTL(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
-
-
-def _single_threaded() -> bool:
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        return False
-
-
-def _child_dies_with_parent() -> None:  # runs in the forked child, before exec
-    _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)  # type: ignore[misc]
-
-
-def _spawn_options() -> dict[str, object]:
-    """``Popen`` options of an ngspice run: its own process group (killed as a whole when the run ends
-    early: timeout, exception, interruption) and, on Linux, a SIGKILL when its parent dies. The latter runs
-    Python between fork and exec, which is safe only in a single-threaded process (the runner's pool
-    workers); a multi-threaded caller relies on the process group."""
-    options: dict[str, object] = {"start_new_session": True}
-    if _PRCTL is not None and _single_threaded():
-        options["preexec_fn"] = _child_dies_with_parent
-    return options
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        try:
-            process.kill()
-        except ProcessLookupError:
-            pass
 
 
 def find_ngspice() -> str:
@@ -414,13 +353,13 @@ def run_ngspice(
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     with subprocess.Popen(
         [ngspice, "-b", netlist_path.name], cwd=work_dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", env=env, **_spawn_options(),  # type: ignore[call-overload]
+        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", env=env, **spawn_options(),  # type: ignore[call-overload]
     ) as process:  # fmt: skip
         try:
             try:
                 stdout, stderr = process.communicate(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                _kill_group(process)
+                kill_group(process)
                 stdout, stderr = process.communicate()
                 log = (stdout or "") + "\n" + (stderr or "")
                 log_path.write_text(log)
@@ -433,7 +372,7 @@ def run_ngspice(
                 ) from None
         finally:  # an exception or an interruption (KeyboardInterrupt, SIGTERM) must not leave ngspice running
             if process.poll() is None:
-                _kill_group(process)
+                kill_group(process)
     log = stdout + "\n" + stderr
     log_path.write_text(log)
     tail = tail_lines(log)
