@@ -33,6 +33,15 @@ def check_output_folder(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
+def check_output_file(path: str | Path, option: str = "--json") -> Path:
+    """A file to be written later: not a folder, and its folder made (or found) now, before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give the path of a file (e.g. {path / 'result.json'})")
+    check_output_folder(path.parent, f"{option}'s folder")
+    return path
+
+
 @contextlib.contextmanager
 def claim_output_folder(path: str | Path, option: str = "--out") -> Iterator[Path]:
     """Hold ``path`` (made if missing, checked writable) for this process while the block runs."""

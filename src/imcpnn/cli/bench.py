@@ -67,12 +67,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name} must be a positive integer; got {value}")
     if args.max_case_seconds is not None and not args.max_case_seconds > 0:
         raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
-    if args.json is not None:  # checked before the benchmark, so that its figures are never lost
-        from ..outdir import check_output_folder
+    if args.json is not None:  # checked before the benchmark, so that its figures is never lost
+        from ..outdir import check_output_file
 
-        if args.json.is_dir():
-            raise ValueError(f"--json {args.json} is a folder; give the path of a file")
-        check_output_folder(args.json.parent, "--json's folder")
+        check_output_file(args.json)
     if not args.errors_only:
         settings = quick_settings() if args.quick else BenchSettings()
         changes: dict[str, object] = {"device": args.device}

@@ -57,13 +57,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
     e_pos, e_neg = e_rev_values(args.e_rev) if args.e_rev else (None, None)
     if args.json is not None:  # checked before the evaluation, so that its result is never lost
-        from ..outdir import check_output_folder
+        from ..outdir import check_output_file
 
-        if args.json.is_dir():
-            raise ValueError(
-                f"--json {args.json} is a folder; give the path of a file (e.g. {args.json / 'eval.json'})"
-            )
-        check_output_folder(args.json.parent, "--json's folder")
+        check_output_file(args.json)
     result = evaluate_checkpoint(
         args.checkpoint,
         e_rev_pos=e_pos,
