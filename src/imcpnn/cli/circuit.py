@@ -30,8 +30,9 @@ CORNERS = ("tt", "ss", "ff", "sf", "fs")
 
 @contextlib.contextmanager
 def _terminate_unwinds() -> Iterator[None]:
-    """While a command runs, SIGTERM (``kill PID``) raises SystemExit instead of ending the process on the
-    spot, so that its ngspice runs are killed, its pool workers stopped and its temporary folders removed."""
+    """While a command runs, SIGTERM (``kill PID``) and SIGINT (Ctrl-C) raise SystemExit instead of ending
+    the process on the spot, so that its ngspice runs are killed, its pool workers stopped and its temporary
+    folders removed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -39,11 +40,14 @@ def _terminate_unwinds() -> Iterator[None]:
     def unwind(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, unwind)
+    # Ctrl-C takes the same path: a KeyboardInterrupt raised inside the process pool's internals could
+    # leave the pool half shut down; SystemExit from this handler is the path the tests exercise
+    previous = {sig: signal.signal(sig, unwind) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _integer_at_least(low: int, what: str) -> Any:
