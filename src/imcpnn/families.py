@@ -17,6 +17,7 @@ import torch
 
 from . import kernels
 from .params import NeuronParams, SolverSettings
+from .physics.neuron import log_ratio
 
 #: A layer kernel: ``(spike_times, weight, params, solver) -> output spike times``.
 SpikeKernel = Callable[[torch.Tensor, torch.Tensor, NeuronParams, SolverSettings], torch.Tensor]
@@ -92,8 +93,7 @@ def ttfs_weight_bound(n_in: int, n_layers: int, e_rev_pos: float, t_ref: float =
             f"TTFS neurons need e_rev_pos > 1 (the threshold) to fire: the potential never exceeds E+; "
             f"got e_rev_pos={e_rev_pos:g}"
         )
-    correction = 1.0 if beta == 0.0 else -math.log1p(-beta) / beta
-    return 4.0 * w_star * n_layers**2 * correction / (t_ref**2 * n_in)
+    return 4.0 * w_star * n_layers**2 * log_ratio(beta) / (t_ref**2 * n_in)
 
 
 TTFS_T_REF = 3.2  # the TTFS initialisation's target firing time (paper eq. 107)

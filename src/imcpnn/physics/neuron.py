@@ -70,13 +70,11 @@ def reversal_weight(weight: torch.Tensor, e_rev_pos: float, e_rev_neg: float) ->
     return positive * (1.0 / e_rev_pos) + negative * (1.0 / e_rev_neg)
 
 
-def discharger_rate(beta_dis: float) -> float:
-    """``ψ(β) = -ln(1 - β) / β`` with ``ψ(0) = 1`` (spec section 2): the discharger's normalised rate ``a``.
-
-    Computed in double precision (``math.log1p``), so that it stays exact for every ``β`` in ``[0, 1)``,
-    ``1e-300`` included.
-    """
-    return 1.0 if beta_dis == 0.0 else -math.log1p(-beta_dis) / beta_dis
+def log_ratio(x: float) -> float:
+    """``ψ(x) = -ln(1 - x) / x`` with ``ψ(0) = 1``, for ``x`` in ``[0, 1)``, in double precision (``math.log1p``,
+    exact down to ``1e-300``). At ``x = β_dis`` it is the discharger's normalised rate ``a`` (spec section 2);
+    at ``x = 1/E+`` the TTFS initialisation's correction (section 6)."""
+    return 1.0 if x == 0.0 else -math.log1p(-x) / x
 
 
 def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Tensor:
@@ -94,7 +92,7 @@ def rc_spike_fire(potential: torch.Tensor, *, beta_dis: float = 0.0) -> torch.Te
     scaled = beta_dis * potential
     fires_at_once = scaled >= 1.0
     scaled_safe = torch.where(fires_at_once, torch.zeros_like(scaled), scaled)
-    ratio = potential * log1p_ratio(-scaled_safe) / discharger_rate(beta_dis)
+    ratio = potential * log1p_ratio(-scaled_safe) / log_ratio(beta_dis)
     time = torch.clamp(1.0 - ratio, 0.0, 1.0)
     return torch.where(fires_at_once, torch.zeros_like(time), time)
 
@@ -111,7 +109,7 @@ def firing_potential(potential: torch.Tensor, time: torch.Tensor | float, *, bet
     if beta_dis == 0.0:
         return potential + time
     time = torch.as_tensor(time, dtype=potential.dtype, device=potential.device)
-    rate = discharger_rate(beta_dis)
+    rate = log_ratio(beta_dis)
     return potential + time * phi(rate * beta_dis * time) * (rate - rate * beta_dis * potential)
 
 
