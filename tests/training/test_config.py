@@ -128,3 +128,13 @@ def test_threads_zero_is_refused(capsys):
 
     assert main(["train", "--dataset", "digits", "--threads", "0", "--out", "/nonexistent/never"]) == 2
     assert "--threads must be" in capsys.readouterr().err
+
+
+def test_ttfs_trains_with_the_silent_surrogate_and_older_records_keep_it_off():
+    config = TrainConfig.from_flags(dataset="digits", model="ttfs")
+    assert config.loss.silent_surrogate == 1.0
+    assert TrainConfig.from_flags(dataset="digits", model="rcspike").loss.silent_surrogate == 0.0
+    record = config.to_record()
+    assert TrainConfig.from_record(record) == config
+    del record["silent_surrogate"]  # a checkpoint written before the setting existed
+    assert TrainConfig.from_record(record).loss.silent_surrogate == 0.0

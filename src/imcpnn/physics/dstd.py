@@ -49,7 +49,7 @@ def dense_coefficients(
     ``soft_spikes``: ``[B, K, N_in]``; returns ``f̃, g̃`` of shape ``[B, K, N_out]``.
     """
     stacked = torch.cat([weight, reversal_weight], dim=0)  # [2 N_out, N_in]
-    coefficients = torch.matmul(soft_spikes, stacked.t())
+    coefficients = torch.matmul(soft_spikes, stacked.t()).to(soft_spikes.dtype)  # autocast: bf16 -> S's dtype
     g, f = coefficients.split(weight.shape[0], dim=-1)
     return (f + leak if leak else f), g
 
@@ -65,7 +65,7 @@ def conv_coefficients(
     batch, steps = soft_spikes.shape[:2]
     stacked = torch.cat([weight, reversal_weight], dim=0)
     folded = soft_spikes.reshape(batch * steps, *soft_spikes.shape[2:])
-    coefficients = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2)
+    coefficients = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2).to(folded.dtype)  # autocast: bf16 -> S's
     coefficients = coefficients.view(batch, steps, *coefficients.shape[1:])
     g, f = coefficients.split(weight.shape[0], dim=2)
     return (f + leak if leak else f), g

@@ -120,8 +120,8 @@ def _firing_interval(
     interval of constant coefficients ``v`` relaxes monotonically towards ``g/f``, so a neuron below
     threshold at the interval's start crosses inside it exactly when ``v`` at its end is at or above
     threshold: no crossing time is computed here. Every ``check_every`` intervals the scan stops
-    early when every neuron has fired. Returns ``index`` (int64, 0 where the neuron never fires) and
-    ``fired`` (bool), both of shape ``[B, ...]``.
+    early when every neuron has fired (on CPU only: on a GPU the check would be a host-device sync).
+    Returns ``index`` (int64, 0 where the neuron never fires) and ``fired`` (bool), both ``[B, ...]``.
     """
     potential = torch.zeros_like(f[:, 0])
     index = torch.zeros_like(potential, dtype=torch.long)
@@ -133,7 +133,7 @@ def _firing_interval(
         crosses = (potential >= threshold) & (g_k - f_k * threshold > 0) & ~fired
         index.masked_fill_(crosses, k)
         fired |= crosses
-        if (k + 1) % check_every == 0 and bool(fired.all()):
+        if (k + 1) % check_every == 0 and fired.device.type == "cpu" and bool(fired.all()):  # no GPU sync
             break
     return index, fired
 

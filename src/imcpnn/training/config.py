@@ -18,6 +18,7 @@ from typing import Any
 from ..families import FAMILIES, get_family
 from ..layers import NeuronConfig
 from ..params import NeuronParams, reversal_pair
+from .precision import check_precision_name
 
 BUNDLED_DATASETS = ("iris", "digits")  # shipped with scikit-learn: no data folder
 
@@ -77,10 +78,16 @@ class LossSettings:
     gamma_q: float = setting(0.0, "weight γ2 of the TTFS firing regulariser")
     weight_l2: float = setting(0.0, "weight of the L2 penalty on the weights")
     early_spike_penalty: float = setting(0.0, "weight of Σ (t - 1)² over all layers")
+    silent_surrogate: float = setting(
+        0.0, "slope κ of a silent output's surrogate time T + κ (ϑ - v(T)) in the loss (0: off, silent = T)"
+    )
 
     def __post_init__(self) -> None:
         if not (isinstance(self.tau_soft, (int, float)) and math.isfinite(self.tau_soft) and self.tau_soft > 0):
             raise ValueError(f"tau_soft must be a finite number > 0; got {self.tau_soft!r}")
+        surrogate = self.silent_surrogate
+        if isinstance(surrogate, bool) or not (isinstance(surrogate, (int, float)) and 0 <= surrogate < math.inf):
+            raise ValueError(f"silent_surrogate must be a finite number >= 0 (0: off); got {surrogate!r}")
         for name in ("gamma_temporal", "t_ref", "gamma_q", "weight_l2", "early_spike_penalty"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
@@ -98,7 +105,11 @@ class TrainConfig:
     loss: LossSettings = field(default_factory=LossSettings)
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"  # the step's arithmetic: fp32, tf32 or bf16 (imcpnn.training.precision)
     out: str = "runs/train"
+
+    def __post_init__(self) -> None:
+        check_precision_name(self.precision)
 
     @property
     def time_window(self) -> float:
@@ -167,6 +178,7 @@ class TrainConfig:
             loss=_part(LossSettings, values),
             seed=seed,
             device=str(values.get("device", "cpu")),
+            precision=values.get("precision", "fp32"),  # records before it: fp32
             out=str(values.get("out", "runs/train")),
         )
 
@@ -180,7 +192,7 @@ class TrainConfig:
             "solver": self.neuron.solver, "steps": self.neuron.steps, "random_offset": self.neuron.random_offset,
             "eval_steps": self.neuron.eval_steps, "spike_noise": self.neuron.spike_noise,
             **dataclasses.asdict(self.optimiser), **dataclasses.asdict(self.loss), **dataclasses.asdict(self.data),
-            "seed": self.seed, "device": self.device, "out": self.out,
+            "seed": self.seed, "device": self.device, "precision": self.precision, "out": self.out,
         }  # fmt: skip
 
     @classmethod
@@ -194,8 +206,10 @@ class TrainConfig:
         values["offset"] = "random" if record.get("random_offset", True) else "fixed"
         family = get_family(values["model"])
         for name, value in dataclasses.asdict(family.defaults).items():
-            if values.get(name) is None and name != "grad_clip":
+            # a record without grad_clip had none; one without silent_surrogate was trained before it (off)
+            if values.get(name) is None and name not in ("grad_clip", "silent_surrogate"):
                 values[name] = value
+        values.setdefault("silent_surrogate", 0.0)
         return cls._from_values(values)
 
 
@@ -204,7 +218,7 @@ NEURON_SETTINGS = (
     "model", "arch", "e_rev", "beta_dis", "leak", "window", "solver", "steps", "offset", "eval_steps", "spike_noise",
 )  # fmt: skip
 #: The run's own settings among the flags.
-RUN_SETTINGS = ("seed", "device", "out")
+RUN_SETTINGS = ("seed", "device", "precision", "out")
 
 
 def setting_names() -> tuple[str, ...]:

@@ -3,6 +3,12 @@
 The top-down flow (spec ``MODEL.md`` section 6): train an ideal model (``|E±| = 100``), map it to
 the target ``E±`` unchanged ("ANN"), or with positive and negative weights scaled by ``(a+, a-)``
 chosen by grid search ("scaled ANN").
+
+Like the paper, an accuracy is by default measured with the spike-time noise the network was trained
+with (σ 0.01) and the DSTD solver at the run's evaluation steps; :func:`evaluate_checkpoint` takes
+``spike_noise=0`` (noise-free) and ``solver="exact"`` (the event-driven solution, no DSTD grid), and
+every result says which settings it was measured with (:func:`evaluation_settings`,
+:func:`describe_evaluation`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,32 @@ from typing import Any
 
 import torch
 
+from .. import validation as check
 from ..data import DataSplits, load_dataset
 from ..layers import NeuronConfig, SpikingNetwork
 from ..params import NeuronParams
 from .trainer import evaluate_accuracy, load_trained_model, resolve_device
 
 DEFAULT_SCALES = tuple(round(0.1 * k, 1) for k in range(1, 31))  # 0.1 .. 3.0, step 0.1
+
+
+def evaluation_settings(neuron: NeuronConfig) -> dict[str, Any]:
+    """What an accuracy in evaluation mode is measured with: ``solver``, ``eval_steps`` (the DSTD grid;
+    ``None`` for the exact solver, which has none) and ``spike_noise`` (σ)."""
+    exact = neuron.solver == "exact"
+    return {
+        "solver": neuron.solver,
+        "eval_steps": None if exact else neuron.steps_for(training=False),
+        "spike_noise": neuron.spike_noise,
+    }
+
+
+def describe_evaluation(settings: dict[str, Any]) -> str:
+    """``DSTD M 30, spike noise σ 0.01`` or ``exact solver, spike noise σ 0``, from a mapping with the keys
+    of :func:`evaluation_settings` (``metrics.json["evaluated_with"]``, ``imcpnn eval --json``)."""
+    solver = settings.get("solver", "dstd")
+    method = "exact solver" if solver == "exact" else f"DSTD M {settings.get('eval_steps')}"
+    return f"{method}, spike noise σ {float(settings.get('spike_noise', 0.0)):g}"
 
 
 @contextlib.contextmanager
@@ -109,8 +135,7 @@ class EvalResult:
             "evaluated_with": {
                 "e_rev_pos": evaluated.params.e_rev_pos,
                 "e_rev_neg": evaluated.params.e_rev_neg,
-                "eval_steps": evaluated.steps_for(training=False),
-                "spike_noise": evaluated.spike_noise,
+                **evaluation_settings(evaluated),
             },
             "test_accuracy": self.test_accuracy,
         }
@@ -130,6 +155,7 @@ def evaluate_checkpoint(
     e_rev_neg: float | None = None,
     eval_steps: int | None = None,
     spike_noise: float | None = None,
+    solver: str | None = None,
     do_scale_search: bool = False,
     scales: Sequence[float] = DEFAULT_SCALES,
     full_grid: bool = False,
@@ -138,13 +164,28 @@ def evaluate_checkpoint(
     seed: int | None = None,
 ) -> EvalResult:
     """Accuracy of a checkpoint with optionally other ``E±`` (``e_rev_neg=None``: ``-e_rev_pos``), DSTD
-    steps or spike noise.
+    steps, spike noise or solver.
 
-    With ``do_scale_search`` the ``(a+, a-)`` grid is searched on the validation split (the training
-    split when there is none) and the test accuracy is reported at the best scales.
+    ``None`` keeps the run's own setting: its evaluation steps, the spike noise σ it was trained with
+    (as the paper evaluates; ``spike_noise=0`` is noise-free) and its solver (``"dstd"``, or
+    ``"exact"``: the event-driven solution, far slower, and with no DSTD grid, so ``eval_steps`` is
+    refused with it). With ``do_scale_search`` the ``(a+, a-)`` grid is searched on the validation
+    split (the training split when there is none) and the test accuracy is reported at the best
+    scales. The result's :attr:`EvalResult.evaluated_with` holds every setting used.
     """
+    if solver is not None and solver not in check.METHODS:
+        raise ValueError(f"solver must be one of {', '.join(check.METHODS)}; got {solver!r}")
+    if spike_noise is not None:
+        check.check_nonnegative("spike_noise", spike_noise, "σ of the spike-time noise; 0 for none")
+    if eval_steps is not None:
+        check.check_steps(eval_steps)
     torch_device = resolve_device(device)
     model, config = load_trained_model(checkpoint, device)
+    if eval_steps is not None and (solver or model.config.solver) == "exact":
+        raise ValueError(
+            f"eval_steps={eval_steps} sets the DSTD grid, but the evaluation uses the exact solver, which has "
+            "none: leave out --eval-steps, or evaluate with --solver dstd"
+        )
     neuron = model.config
     params = neuron.params
     if e_rev_pos is not None:
@@ -156,6 +197,8 @@ def evaluate_checkpoint(
         changes["eval_steps"] = eval_steps
     if spike_noise is not None:
         changes["spike_noise"] = spike_noise
+    if solver is not None:
+        changes["solver"] = solver
     neuron = model.set_config(**changes)
     seed = config.seed if seed is None else seed
     data = config.data
@@ -176,4 +219,13 @@ def evaluate_checkpoint(
     return EvalResult(str(checkpoint), config.neuron.params, neuron, test_accuracy, scaled)
 
 
-__all__ = ["DEFAULT_SCALES", "EvalResult", "ScaledResult", "evaluate_checkpoint", "scale_search", "scaled_weights"]
+__all__ = [
+    "DEFAULT_SCALES",
+    "EvalResult",
+    "ScaledResult",
+    "describe_evaluation",
+    "evaluate_checkpoint",
+    "evaluation_settings",
+    "scale_search",
+    "scaled_weights",
+]

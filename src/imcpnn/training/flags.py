@@ -18,6 +18,7 @@ from typing import Any
 
 from ..families import FAMILIES
 from .config import DataSettings, LossSettings, OptimiserSettings
+from .precision import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ NEURON_FLAGS: tuple[Flag, ...] = (
 RUN_FLAGS: tuple[Flag, ...] = (
     Flag("seed", int, "random seed (default 0)"),
     Flag("device", str, "cpu, cuda or cuda:N (default cpu)"),
+    Flag(
+        "precision",
+        str,
+        "arithmetic of the training step: fp32, tf32 (CUDA's TF32 products) or bf16 autocast "
+        "(default fp32; see docs/gpu.md)",
+        choices=PRECISIONS,
+    ),
     Flag("out", str, "output folder (default runs/train)"),
 )
 

@@ -4,6 +4,12 @@
 ``OUT/last.pt`` (all atomically), and ``train(config, resume=True)`` continues an interrupted run
 from ``OUT/last.pt``. Under ``torchrun`` it trains data-parallel (DistributedDataParallel; gloo on
 CPU, NCCL on CUDA) and only rank 0 writes files.
+
+The training step never waits for the device: the epoch's loss sum, correct count and a record of
+non-finite losses are kept as device tensors (:class:`EpochTotals`) and read every
+:data:`SYNC_EVERY` steps and at the epoch's end; batches are copied to a GPU from pinned memory
+without blocking. ``config.precision`` picks fp32, TF32 (CUDA) or bf16 autocast
+(:mod:`imcpnn.training.precision`). See ``docs/gpu.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..data import DataSplits, augment_batch, encode_splits, load_dataset, make_loader, set_loader_epoch
 from ..layers import SpikingLayer, SpikingNetwork, build_network
@@ -28,8 +33,17 @@ from ..outdir import claim_output_folder
 from .checkpoint import load_checkpoint, save_checkpoint, write_csv, write_json
 from .config import TrainConfig
 from .losses import SpikeTimeLoss, predict
+from .precision import check_precision, matmul_precision, step_autocast
+
+try:  # only for the progress bar: a machine without tqdm trains all the same, without a bar
+    from tqdm.auto import tqdm
+except ImportError:  # pragma: no cover - tqdm is a dependency; a bare GPU image may still lack it
+    tqdm = None
 
 EVAL_BATCH = 256
+#: Steps between the reads of the epoch's running totals (the finiteness check and the progress bar):
+#: each read waits for the device, so the step itself never does.
+SYNC_EVERY = 50
 
 
 def resolve_device(device: str) -> torch.device:
@@ -71,6 +85,14 @@ def load_data(config: TrainConfig, model: SpikingNetwork, splits: DataSplits | N
 
 def encode(splits: DataSplits, model: SpikingNetwork, x: torch.Tensor) -> torch.Tensor:
     return encode_splits(splits, x, flatten=len(model.input_shape) == 1)
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``; from the CPU to a GPU through pinned memory and without blocking the host
+    (a copy from pageable memory would wait for the device's queue to drain: a sync every batch)."""
+    if x.device.type == "cpu" and device.type == "cuda":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
 
 
 def forward_layers(
@@ -118,14 +140,14 @@ def evaluate_accuracy(
     if len(dataset) == 0:
         return math.nan
     model.eval()
-    correct = 0
+    correct = torch.zeros((), dtype=torch.int64, device=device)  # summed on the device: one read at the end
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for start in range(0, len(dataset), batch_size):
             x, y = dataset[start : start + batch_size]
-            output = model(encode(splits, model, x.to(device)))
-            correct += int((predict(output[:, : splits.num_classes]) == y.to(device)).sum())
-    return correct / len(dataset)
+            output = model(encode(splits, model, to_device(x, device)))
+            correct += (predict(output[:, : splits.num_classes]) == to_device(y, device)).sum()
+    return int(correct) / len(dataset)
 
 
 def _distributed() -> tuple[int, int]:
@@ -174,43 +196,119 @@ def _restore(
 
 def _resumable_part(config: TrainConfig) -> TrainConfig:
     """What a resumed run must share with the interrupted one: all but the epochs, the output and data
-    folders and the device."""
+    folders, the device and the precision (how the step is computed, like the device: a run begun on a
+    CPU in fp32 may go on on a GPU in tf32)."""
     return config.replace(
-        out="", device="", data=dataclasses.replace(config.data, data_dir=None),
+        out="", device="", precision="fp32", data=dataclasses.replace(config.data, data_dir=None),
         optimiser=dataclasses.replace(config.optimiser, epochs=1),
     )  # fmt: skip
+
+
+class EpochTotals:
+    """One epoch's running figures on one rank, kept on the device so that adding a step reads nothing back.
+
+    :meth:`add` queues a few scalar device operations per step: the summed loss (float64), the correct
+    predictions and the first non-finite loss (its step and value). :meth:`check` and :meth:`values`
+    read them back (each read waits for the device): the trainer calls them every :data:`SYNC_EVERY`
+    steps and at the epoch's end, never per step.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=device)  # -1: every loss finite
+        self.first_bad_loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.seen = 0
+        self.steps = 0
+
+    def add(self, loss: torch.Tensor, class_times: torch.Tensor, labels: torch.Tensor) -> None:
+        """Count one step: its mean loss over ``labels`` and its class outputs (no host-device sync)."""
+        loss = loss.detach().double()
+        first_bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
+        self.first_bad_step = torch.where(first_bad, self.steps, self.first_bad_step)
+        self.first_bad_loss = torch.where(first_bad, loss, self.first_bad_loss)
+        self.loss_sum += loss * len(labels)
+        self.correct += (predict(class_times.detach()) == labels).sum()
+        self.seen += len(labels)
+        self.steps += 1
+
+    def check(self, description: str, out: str | Path) -> None:
+        """Raise a :class:`RuntimeError` naming the last good checkpoint if a loss so far was not finite."""
+        step = int(self.first_bad_step)
+        if step >= 0:
+            raise RuntimeError(
+                f"the loss became {float(self.first_bad_loss)} at step {step + 1} of {description}; lower --lr "
+                f"or check the data (the last good state is in {Path(out) / 'last.pt'})"
+            )
+
+    def values(self) -> tuple[float, int, int]:
+        """``(summed loss, correct, seen)``."""
+        return float(self.loss_sum), int(self.correct), self.seen
+
+
+class _NoBar:
+    """What the loop iterates when no progress bar is shown (no terminal, or no tqdm installed)."""
+
+    def __init__(self, iterable: Any) -> None:
+        self.iterable = iterable
+
+    def __iter__(self) -> Any:
+        return iter(self.iterable)
+
+    def set_postfix(self, **values: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(loader: Any, description: str, progress: bool) -> Any:
+    """A tqdm bar over ``loader`` on a terminal (in a log file its \\r frames would pile up; the epoch
+    lines remain), else the loader as it is."""
+    if progress and tqdm is not None and sys.stderr.isatty():
+        return tqdm(loader, desc=description, leave=False)
+    return _NoBar(loader)
 
 
 def train_one_epoch(
     config: TrainConfig, trained: nn.Module, model: SpikingNetwork, splits: DataSplits, loader: Any,
     optimizer: torch.optim.Optimizer, device: torch.device, augment_gen: torch.Generator, description: str,
     progress: bool,
-) -> tuple[float, int, int]:  # fmt: skip
-    """One pass over the loader: ``(summed loss, correct, seen)`` on this rank."""
+) -> EpochTotals:  # fmt: skip
+    """One pass over the loader; returns this rank's :class:`EpochTotals`, not yet read.
+
+    Nothing in a step reads a device value back: augmentation draws from the CPU generator on the CPU
+    batch, the batch goes to the device without blocking (:func:`to_device`), and the figures add up
+    on the device. Every :data:`SYNC_EVERY` steps the totals are read once (a non-finite loss raises,
+    the progress bar shows the running loss and accuracy); the caller checks them at the epoch's end
+    (:meth:`EpochTotals.check`), before anything is saved. A non-finite loss is thus caught up to
+    ``SYNC_EVERY - 1`` steps late, and the run stops with the weights of the last saved epoch in
+    ``OUT/last.pt``. Under ``config.precision == "bf16"`` the forward pass and the loss run under autocast.
+    """
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    # a progress bar only on a terminal: in a log file its \r frames would pile up (the epoch lines remain)
-    batches = tqdm(loader, desc=description, disable=not (progress and sys.stderr.isatty()), leave=False)
-    for x, y in batches:
-        x, y = x.to(device), y.to(device)
-        if config.data.augment:
-            x = augment_batch(x.cpu(), augment_gen).to(device)
-        loss, class_times = compute_loss(config, trained, encode(splits, model, x), y, splits.num_classes)
-        if not torch.isfinite(loss):
-            raise RuntimeError(
-                f"the loss became {float(loss)} in {description}; lower --lr or check the data "
-                f"(the last good state is in {Path(config.out) / 'last.pt'})"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.optimiser.grad_clip:
-            torch.nn.utils.clip_grad_norm_(trained.parameters(), config.optimiser.grad_clip)
-        optimizer.step()
-        total_loss += float(loss.detach()) * len(y)
-        correct += int((predict(class_times) == y).sum())
-        seen += len(y)
-        batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
-    return total_loss, correct, seen
+    totals = EpochTotals(device)
+    batches = _progress_bar(loader, description, progress)
+    try:
+        for x, y in batches:
+            if config.data.augment:
+                x = augment_batch(x, augment_gen)  # on the CPU batch, from the CPU generator
+            x, y = to_device(x, device), to_device(y, device)
+            with step_autocast(config.precision, device):
+                loss, class_times = compute_loss(config, trained, encode(splits, model, x), y, splits.num_classes)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.optimiser.grad_clip:
+                torch.nn.utils.clip_grad_norm_(trained.parameters(), config.optimiser.grad_clip)
+            optimizer.step()
+            totals.add(loss, class_times, y)
+            if totals.steps % SYNC_EVERY == 0:
+                totals.check(description, config.out)
+                if not isinstance(batches, _NoBar):
+                    total_loss, correct, seen = totals.values()
+                    batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+    finally:
+        batches.close()
+    return totals
 
 
 def _save(
@@ -240,7 +338,10 @@ def final_metrics(
     config: TrainConfig, model: SpikingNetwork, splits: DataSplits, device: torch.device, run: _RunState,
     wall_seconds: float, world_size: int,
 ) -> dict[str, Any]:  # fmt: skip
-    """Test, train and validation accuracy of the best model (and test accuracy of the last one)."""
+    """Test, train and validation accuracy of the best model (and test accuracy of the last one), with the
+    settings they were measured with (``evaluated_with``: solver, evaluation steps, spike noise)."""
+    from .evaluate import evaluation_settings  # evaluate imports this module
+
     out = Path(config.out)
     best = load_checkpoint(out / "best.pt", map_location=device) if (out / "best.pt").is_file() else None
     last_test = evaluate_accuracy(model, splits.test, splits, device, config.seed)
@@ -252,12 +353,15 @@ def final_metrics(
         "train_accuracy": evaluate_accuracy(model, splits.train, splits, device, config.seed),
         "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
         "test_accuracy_last": last_test,
+        "evaluated_with": evaluation_settings(model.config),
         "best_epoch": best["epoch"] if best is not None else None,
         "epochs": int(config.optimiser.epochs),
+        "epochs_trained": run.epoch,
         "seconds_per_epoch": (sum(r["seconds"] for r in history) / len(history)) if history else None,
         "wall_seconds": wall_seconds,
         "world_size": world_size,
         "device": str(device),
+        "precision": config.precision,
         "config": config.to_record(),
     }
 
@@ -277,6 +381,17 @@ def _barrier(world_size: int) -> None:
         dist.barrier()
 
 
+def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
+    """``flag`` of any rank (all ranks get the same answer, so that they stop together)."""
+    if world_size == 1:
+        return flag
+    import torch.distributed as dist
+
+    value = torch.tensor(int(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value)
+
+
 RUN_FILES = ("last.pt", "best.pt", "metrics.json")
 
 
@@ -287,18 +402,30 @@ def train(
     progress: bool = True,
     log: Callable[[str], None] = print,
     data: DataSplits | None = None,
+    time_budget: float | None = None,
 ) -> dict[str, Any]:
     """Train a network; returns the metrics also written to ``OUT/metrics.json``.
 
     ``data``: splits of one's own (e.g. :func:`imcpnn.data.load_arrays`) instead of ``config.data.dataset``.
 
+    ``time_budget``: seconds of wall clock from this call for the whole run, its final evaluation
+    included. After each epoch the run stops early when one more epoch (as long as the last one) and
+    the final evaluation (estimated from the epoch's validation pass, per sample) would end past it.
+    At least one epoch runs. ``metrics["epochs_trained"]`` says how many did, and a later call with
+    ``resume=True`` goes on to ``config.optimiser.epochs``.
+
     ``OUT`` is claimed first (:func:`imcpnn.outdir.claim_output_folder`: checked writable, one process
     at a time). A folder that holds a run is never overwritten: ``resume=True`` continues it (a finished
     run is only re-evaluated), otherwise a :class:`ValueError` asks for ``--resume`` or another folder.
     """
+    deadline = None
+    if time_budget is not None:
+        if isinstance(time_budget, bool) or not (isinstance(time_budget, (int, float)) and time_budget > 0):
+            raise ValueError(f"time_budget must be a number of seconds > 0; got {time_budget!r}")
+        deadline = time.perf_counter() + time_budget
     rank, world_size = _distributed()
     if rank != 0:
-        return _train(config, resume, progress, log, rank, world_size, data)
+        return _train(config, resume, progress, log, rank, world_size, data, deadline)
     with claim_output_folder(config.out):
         held = [name for name in RUN_FILES if (Path(config.out) / name).exists()]
         if held and not resume:
@@ -306,16 +433,26 @@ def train(
                 f"{config.out} already holds a run ({', '.join(held)}); continue it with --resume, or give "
                 "another --out (nothing was changed)"
             )
-        return _train(config, resume, progress, log, rank, world_size, data)
+        return _train(config, resume, progress, log, rank, world_size, data, deadline)
 
 
 def _train(
     config: TrainConfig, resume: bool, progress: bool, log: Callable[[str], None], rank: int, world_size: int,
-    data: DataSplits | None,
+    data: DataSplits | None, deadline: float | None,
 ) -> dict[str, Any]:  # fmt: skip
     device = resolve_device(config.device)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    check_precision(config.precision, device)
+    with matmul_precision(config.precision, device):
+        return _run(config, resume, progress, log, rank, world_size, data, deadline, device)
+
+
+def _run(
+    config: TrainConfig, resume: bool, progress: bool, log: Callable[[str], None], rank: int, world_size: int,
+    data: DataSplits | None, deadline: float | None, device: torch.device,
+) -> dict[str, Any]:  # fmt: skip
+    """The run itself, on a resolved ``device`` under the config's matrix-product precision."""
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
     splits = load_data(config, model, data)
@@ -333,21 +470,29 @@ def _train(
     augment_gen = torch.Generator().manual_seed(config.seed + 7919 * (rank + 1))
     epochs = int(config.optimiser.epochs)
     started = time.perf_counter()
+    final_samples = 2 * len(splits.test) + len(splits.train) + len(splits.val)  # what final_metrics evaluates
     for epoch in range(run.epoch, epochs):
         epoch_start = time.perf_counter()
         set_loader_epoch(loader, epoch)
         augment_gen.manual_seed(config.seed + 7919 * (rank + 1) + epoch)
-        sums = train_one_epoch(
-            config, trained, model, splits, loader, optimizer, device, augment_gen,
-            f"epoch {epoch + 1}/{epochs}", progress and rank == 0,
+        description = f"epoch {epoch + 1}/{epochs}"
+        totals = train_one_epoch(
+            config, trained, model, splits, loader, optimizer, device, augment_gen, description,
+            progress and rank == 0,
         )  # fmt: skip
+        totals.check(description, config.out)
+        sums = totals.values()
         total_loss, correct, seen = _all_reduce(sums, device) if world_size > 1 else sums
+        final_seconds = 0.0  # the final evaluation's estimated time (rank 0 evaluates)
         if rank == 0:
+            val_start = time.perf_counter()
+            val_accuracy = evaluate_accuracy(model, splits.val, splits, device, config.seed)
+            final_seconds = (time.perf_counter() - val_start) / max(len(splits.val), 1) * final_samples
             row = {
                 "epoch": epoch + 1,
                 "train_loss": total_loss / max(seen, 1),
                 "train_accuracy_running": correct / max(seen, 1),
-                "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
+                "val_accuracy": val_accuracy,
                 "seconds": time.perf_counter() - epoch_start,
             }
             run.history.append(row)
@@ -360,6 +505,15 @@ def _train(
                 f"{row['seconds']:.1f} s"
             )
         _barrier(world_size)
+        if deadline is not None and epoch + 1 < epochs:
+            now = time.perf_counter()
+            if _any_rank(now + (now - epoch_start) + final_seconds > deadline, world_size, device):
+                if rank == 0:
+                    log(
+                        f"stopping after epoch {epoch + 1}/{epochs}: one more ({now - epoch_start:.1f} s) and the "
+                        f"final evaluation (~{final_seconds:.0f} s) would end past the time budget"
+                    )
+                break
 
     metrics: dict[str, Any] = {}
     if rank == 0:
