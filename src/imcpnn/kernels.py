@@ -114,6 +114,25 @@ def rc_spike_times_conv2d(
     return rc_spike_fire(rc_spike_potential_conv2d(spike_times, weight, params, solver), beta_dis=params.beta_dis)
 
 
+def ttfs_potential(
+    spike_times: torch.Tensor, weight: torch.Tensor, params: NeuronParams, solver: SolverSettings
+) -> torch.Tensor:
+    """Potential ``v(T)`` at the end of the window of a dense TTFS layer, ``[B, N_out]``, as if no neuron
+    fired (spec sections 3, 4): for a silent neuron it says how far from the threshold it stayed."""
+    f, g, _, width = dense_intervals(spike_times, weight, params, solver, params.window)
+    return end_potential(f, g, width)
+
+
+def ttfs_potential_conv2d(
+    spike_times: torch.Tensor, weight: torch.Tensor, params: NeuronParams, solver: SolverSettings
+) -> torch.Tensor:
+    """:func:`ttfs_potential` of a stride-1 'same' convolution: ``[B, C_out, H, W]``."""
+    if solver.method == "exact":
+        return _conv_through_patches(ttfs_potential, spike_times, weight, params, solver)
+    f, g, _, width = conv_intervals(spike_times, weight, params, solver, params.window)
+    return end_potential(f, g, width)
+
+
 def ttfs_spike_times(
     spike_times: torch.Tensor, weight: torch.Tensor, params: NeuronParams, solver: SolverSettings
 ) -> torch.Tensor:

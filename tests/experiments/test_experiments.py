@@ -17,6 +17,7 @@ from imcpnn.experiments import (
     PRESETS,
     ExperimentOptions,
     ExperimentPreset,
+    PaperPoint,
     Workload,
     accuracy_vs_e_rev,
     accuracy_vs_eval_steps,
@@ -32,7 +33,8 @@ TINY = ExperimentPreset(
         Workload(
             name="tiny", dataset="digits", arch="64-16-10", steps=2, steps_grid=(1, 2), e_rev_grid=(2.0, 100.0),
             eval_steps_grid=(2, 8), eval_exact=True, scales=(0.5, 1.0, 1.5), histogram_bins=10, seeds=1, epochs=1,
-            train={"max_train_samples": 200, "eval_steps": 4},
+            train={"max_train_samples": 200, "eval_steps": 4}, scale_search_samples=50,
+            paper=(PaperPoint(30.0, 0.9, "paper (made up for the test)"),),
         ),
     ),
 )  # fmt: skip
@@ -93,6 +95,51 @@ def test_erev_csv_has_three_flows_and_reuses_the_ideal_network(results):
     assert len(ann_dirs) == 1, "one ideal network per seed, reused at every |E±|"
     at_ideal = {r["flow"]: float(r["test_accuracy"]) for r in runs if float(r["e_rev"]) == 100.0}
     assert at_ideal["physical"] == at_ideal["ann"], "at the ideal |E±| the physical network is the ANN"
+
+
+def test_erev_states_its_evaluation_and_searches_on_a_subset(results):
+    out, _, _ = results
+    runs = read_csv(out / "erev_runs.csv")
+    assert {(r["eval_solver"], r["eval_spike_noise"], r["eval_steps"]) for r in runs} == {("dstd", "0.01", "4")}
+    assert {r["searched_on"] for r in runs if r["flow"] == "scaled_ann"} == {"val[:50]"}
+    assert all(float(r["seconds_per_epoch"]) > 0 for r in runs)
+
+
+def test_erev_rerun_reads_its_evaluations_back(results, monkeypatch):
+    out, rows, _ = results
+    (ideal_dir,) = {Path(r["run_dir"]) for r in read_csv(out / "erev_runs.csv") if r["flow"] == "ann"}
+    assert (ideal_dir / "evaluations.json").is_file()
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("a rerun evaluated again instead of reading evaluations.json")
+
+    monkeypatch.setattr("imcpnn.experiments.runs.evaluate_accuracy", no_evaluation)
+    monkeypatch.setattr("imcpnn.experiments.runs.scale_search", no_evaluation)
+    assert accuracy_vs_e_rev(TINY, out, log=lambda _: None) == rows["erev"]
+
+
+def test_unreadable_evaluations_are_measured_again(results, tmp_path):
+    from imcpnn.experiments.runs import Evaluator
+    from imcpnn.training.cache import finished_run
+
+    out, _, _ = results
+    (ideal_dir,) = {Path(r["run_dir"]) for r in read_csv(out / "erev_runs.csv") if r["flow"] == "ann"}
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for name in ("best.pt", "metrics.json"):
+        (copy / name).write_bytes((ideal_dir / name).read_bytes())
+    (copy / "evaluations.json").write_text("{not json")
+    run = finished_run(copy)
+    first = Evaluator().accuracy(run, eval_steps=2)
+    assert 0.0 <= first <= 1.0 and Evaluator().accuracy(run, eval_steps=2) == first
+    assert "eval_steps" in (copy / "evaluations.json").read_text()
+
+
+def test_run_folders_keep_their_names_when_settings_are_added(tmp_path):
+    """Settings added to the training record later (precision, silent_surrogate) stay out of the folder
+    hash at their old value: the folders below are those the code before them computed."""
+    names = [Path(c.out).name for c in planned_runs("erev", "quick", tmp_path)[:2]]
+    assert names == ["e100_-100-m4-random-s1-ep8-371daaff", "e100_-100-m4-random-s2-ep8-26bb9515"]
 
 
 def test_histogram_csv(results):

@@ -76,3 +76,64 @@ def test_spike_time_loss_is_the_trainers_cost_for_a_loop_of_ones_own():
     torch.testing.assert_close(loss_fn(output, labels, layer_io), expected)
     with pytest.raises(ValueError, match="layer_io"):
         loss_fn(output, labels)
+
+
+def test_ttfs_end_potential_is_the_exact_potential_at_the_window_end():
+    """``v(T)`` of a TTFS layer (what a silent output's surrogate time is made of): DSTD at large M
+    against the exact event-driven potential, dense and convolutional."""
+    from imcpnn import kernels
+    from imcpnn.params import SolverSettings
+
+    torch.manual_seed(0)
+    params = NeuronParams(e_rev_pos=2.0, e_rev_neg=-2.0, window=4.0)
+    t_in = torch.rand(3, 12, dtype=torch.float64)
+    weight = 0.3 * torch.randn(5, 12, dtype=torch.float64)
+    exact = kernels.ttfs_potential(t_in, weight, params, SolverSettings(method="exact"))
+    dstd = kernels.ttfs_potential(t_in, weight, params, SolverSettings(steps=800))
+    torch.testing.assert_close(dstd, exact, atol=1e-4, rtol=0)
+    image = torch.rand(2, 2, 5, 5, dtype=torch.float64)
+    conv_weight = 0.3 * torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    conv_exact = kernels.ttfs_potential_conv2d(image, conv_weight, params, SolverSettings(method="exact"))
+    conv_dstd = kernels.ttfs_potential_conv2d(image, conv_weight, params, SolverSettings(steps=800))
+    torch.testing.assert_close(conv_dstd, conv_exact, atol=1e-4, rtol=0)
+
+
+def test_silent_surrogate_gives_a_silent_label_neuron_a_gradient():
+    """Without the surrogate a silent label output is clamped at T and gets no gradient; with it the loss
+    raises the label neuron's potential (its weights from the inputs that spiked), so it can fire again."""
+    from imcpnn.training.config import LossSettings
+
+    torch.manual_seed(1)
+    config = NeuronConfig(family="ttfs", params=NeuronParams(e_rev_pos=2.0, window=4.0), spike_noise=0.0)
+    layer = SpikingLinear(6, 3, config)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.05] * 6, [2.0] * 6, [2.0] * 6]))  # output 0 stays silent
+    t_in = torch.rand(4, 6)
+    labels = torch.zeros(4, dtype=torch.long)
+    gradients = {}
+    for slope in (0.0, 1.0):
+        layer.zero_grad()
+        out = layer(t_in)
+        assert torch.isinf(out[:, 0]).all() and torch.isfinite(out[:, 1:]).all()
+        loss_fn = losses.SpikeTimeLoss(LossSettings(tau_soft=0.5, silent_surrogate=slope), window=4.0, num_classes=3)
+        loss_fn(out, labels, [(layer, t_in, out)]).backward()
+        gradients[slope] = layer.weight.grad.clone()
+    assert torch.count_nonzero(gradients[0.0][0]) == 0, "clamped at T: the silent label neuron learns nothing"
+    assert (gradients[1.0][0] < 0).all(), "the surrogate raises every weight of the silent label neuron"
+    assert torch.isfinite(gradients[1.0]).all()
+    # firing outputs keep their own times: the surrogate touches the silent ones only
+    times = losses.silent_surrogate_times(
+        torch.tensor([[math.inf, 1.5]]), torch.tensor([[0.25, 0.9]]), window=4.0, threshold=1.0, slope=2.0
+    )
+    assert times.tolist() == [[4.0 + 2.0 * 0.75, 1.5]]
+
+
+def test_silent_surrogate_needs_the_layers_and_a_valid_slope():
+    from imcpnn.training.config import LossSettings
+
+    loss_fn = losses.SpikeTimeLoss(LossSettings(silent_surrogate=1.0), window=4.0, num_classes=2)
+    with pytest.raises(ValueError, match="silent_surrogate need"):
+        loss_fn(torch.tensor([[1.0, math.inf]]), torch.tensor([0]))
+    for bad in (-1.0, math.inf, math.nan, True):
+        with pytest.raises(ValueError, match="silent_surrogate must be"):
+            LossSettings(silent_surrogate=bad)

@@ -19,7 +19,7 @@ from ..training import TrainConfig
 from .erev import accuracy_vs_e_rev
 from .eval_steps import accuracy_vs_eval_steps
 from .histograms import spike_time_histograms
-from .presets import EXPERIMENT_NAMES, PRESETS, ExperimentPreset, Workload, get_preset
+from .presets import EXPERIMENT_NAMES, PRESETS, ExperimentPreset, PaperPoint, Workload, get_preset
 from .registry import EXPERIMENT_REGISTRY, Experiment, ExperimentFunction, get_experiment
 from .runs import ExperimentOptions, RunSpec, train_config
 from .steps import accuracy_vs_steps
@@ -47,6 +47,7 @@ __all__ = [
     "ExperimentFunction",
     "ExperimentOptions",
     "ExperimentPreset",
+    "PaperPoint",
     "RunSpec",
     "Workload",
     "accuracy_vs_e_rev",

@@ -17,14 +17,17 @@ from ..atomic import save_figure
 from ..params import reversal_pair
 from ..training import TrainedRun
 from .output import Row, figure_grid, log_axis_ticks, percent, pyplot, write_summary
-from .presets import ExperimentPreset, Workload
+from .presets import ExperimentPreset, PaperPoint, Workload
 from .runs import ExperimentContext, ExperimentOptions, Log, RunSpec, make_context, network_columns
 
 NAME = "erev"
 CSV_NAME, RUNS_CSV_NAME, PNG_NAME = "erev.csv", "erev_runs.csv", "erev.png"
 FLOWS = ("physical", "ann", "scaled_ann")
-KEYS = ("workload", "dataset", "model", "arch", "train_steps", "eval_steps", "e_rev", "flow")
-VALUES = ("test_accuracy", "a_pos", "a_neg")
+KEYS = (
+    "workload", "dataset", "model", "arch", "train_steps", "eval_steps", "eval_solver", "eval_spike_noise", "e_rev",
+    "flow",
+)  # fmt: skip
+VALUES = ("test_accuracy", "a_pos", "a_neg", "seconds_per_epoch")
 
 
 def ideal_run(workload: Workload, seed: int) -> RunSpec:
@@ -64,7 +67,11 @@ def accuracy_vs_e_rev(
         for e_rev in workload.e_rev_grid:
             for seed in workload.seed_values:
                 runs.extend(_rows(context, physical_run(workload, e_rev, seed), e_rev, ideal_runs[seed]))
-    return write_summary(context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES, plot_e_rev)
+    paper = {w.name: w.paper for w in context.preset.for_experiment(NAME)}
+    return write_summary(
+        context.out, (CSV_NAME, RUNS_CSV_NAME, PNG_NAME), runs, KEYS, VALUES,
+        lambda summary, path: plot_e_rev(summary, path, paper),
+    )  # fmt: skip
 
 
 def _rows(context: ExperimentContext, spec: RunSpec, e_rev: float, ideal: TrainedRun) -> list[Row]:
@@ -73,11 +80,14 @@ def _rows(context: ExperimentContext, spec: RunSpec, e_rev: float, ideal: Traine
     physical = context.cache.get(spec)
     config = context.cache.config(spec)
     e_pos, e_neg = reversal_pair(e_rev)
-    scaled = context.evaluator.scaled_accuracy(ideal, workload.scales, e_rev_pos=e_pos, e_rev_neg=e_neg)
+    scaled = context.evaluator.scaled_accuracy(
+        ideal, workload.scales, workload.scale_search_samples, e_rev_pos=e_pos, e_rev_neg=e_neg
+    )
     mapped_accuracy = context.evaluator.accuracy(ideal, e_rev_pos=e_pos, e_rev_neg=e_neg)
     common = {
         **network_columns(workload, config), "train_steps": spec.steps,
-        "eval_steps": config.neuron.steps_for(training=False), "e_rev": e_rev, "seed": spec.seed,
+        "eval_steps": config.neuron.steps_for(training=False), "eval_solver": config.neuron.solver,
+        "eval_spike_noise": config.neuron.spike_noise, "e_rev": e_rev, "seed": spec.seed,
     }  # fmt: skip
     rows = [
         {**common, "flow": "physical", "trained_at_e_rev": e_rev, "test_accuracy": physical.test_accuracy,
@@ -88,6 +98,8 @@ def _rows(context: ExperimentContext, spec: RunSpec, e_rev: float, ideal: Traine
          "a_pos": scaled.a_pos, "a_neg": scaled.a_neg, "searched_on": scaled.searched_on,
          "run_dir": str(ideal.directory)},
     ]  # fmt: skip
+    for row in rows:  # the CPU (or GPU) seconds per training epoch of the run behind each flow
+        row["seconds_per_epoch"] = (physical if row["flow"] == "physical" else ideal).metrics.get("seconds_per_epoch")
     context.log(
         f"    |E±| = {e_rev:g}, seed {spec.seed}: physical {physical.test_accuracy:.4f}  ANN {mapped_accuracy:.4f}  "
         f"scaled ANN {scaled.test_accuracy:.4f} (a+ {scaled.a_pos:g}, a- {scaled.a_neg:g})"
@@ -109,8 +121,9 @@ def format_rows(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def plot_e_rev(summary: list[Row], path: Path) -> Path:
-    """One panel per workload: accuracy (%) against ``|E±|`` (log scale), one line per flow."""
+def plot_e_rev(summary: list[Row], path: Path, paper: dict[str, tuple[PaperPoint, ...]] | None = None) -> Path:
+    """One panel per workload: accuracy (%) against ``|E±|`` (log scale), one line per flow, and the
+    paper's own figures for the workload (``paper``, by workload name) as black stars."""
     plt = pyplot()
     workloads = list(dict.fromkeys(row["workload"] for row in summary))
     fig, axes = figure_grid(plt, 1, len(workloads))
@@ -128,7 +141,10 @@ def plot_e_rev(summary: list[Row], path: Path) -> Path:
                 [r["e_rev"] for r in line], [100 * r["test_accuracy_mean"] for r in line],
                 yerr=[100 * r["test_accuracy_std"] for r in line], color=color, marker=marker, capsize=3, label=label,
             )  # fmt: skip
-        log_axis_ticks(ax, (r["e_rev"] for r in rows))
+        points = (paper or {}).get(name, ())
+        for point in points:
+            ax.plot([point.e_rev], [100 * point.accuracy], "k*", markersize=11, label=point.label)
+        log_axis_ticks(ax, [*(r["e_rev"] for r in rows), *(p.e_rev for p in points)])
         ax.set_title(
             f"{name}: M = {rows[0]['train_steps']}\nn = {rows[0]['n_seeds']} seeds: mean, error bars ±1 sample s.d.",
             fontsize=10,

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torch.utils.data import TensorDataset
+
+from ..atomic import write_json
 from ..data import DataSplits, load_dataset
 from ..layers import NeuronConfig, SpikingNetwork
 from ..params import NeuronParams, reversal_pair
@@ -36,6 +39,9 @@ from .presets import ExperimentPreset, Workload, get_preset
 
 Log = Callable[[str], None]
 _NOT_HASHED = ("out", "device", "data_dir")
+#: Settings added to the training record after runs were cached, with the value every earlier run had:
+#: at that value they stay out of the folder hash, so the runs cached before them are still found.
+ADDED_SETTINGS: dict[str, Any] = {"precision": "fp32", "silent_surrogate": 0.0}
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,11 @@ def train_config(spec: RunSpec, out: Path, device: str = "cpu", data_dir: str | 
         offset=spec.offset, seed=spec.seed, epochs=workload.epochs, device=device, data_dir=data_dir,
         **workload.train,
     )  # fmt: skip
-    hashed = {k: v for k, v in config.to_record().items() if k not in _NOT_HASHED}
+    hashed = {
+        k: v
+        for k, v in config.to_record().items()
+        if k not in _NOT_HASHED and not (k in ADDED_SETTINGS and v == ADDED_SETTINGS[k])
+    }
     digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:8]
     folder = out / "models" / workload.name / f"{spec.label}-ep{config.optimiser.epochs}-{digest}"
     return config.replace(out=str(folder))
@@ -121,8 +131,9 @@ class RunCache:
     def get(self, spec: RunSpec) -> TrainedRun:
         """The finished run of ``spec``: read from the cache, resumed, or trained."""
         run, trained_now = train_or_reuse(
-            self.config(spec), progress=self.progress, log=self.log, name=f"{spec.workload.name} {spec.label}"
-        )
+            self.config(spec), progress=self.progress, log=self.log, name=f"{spec.workload.name} {spec.label}",
+            log_epochs=True,
+        )  # fmt: skip
         if trained_now:
             self.trained_now += 1
         else:
@@ -136,6 +147,8 @@ class Evaluator:
     Splits are loaded once per (data set, seed); each evaluation starts from the run's own neuron
     settings, so changes never leak from one call to the next. Accuracies use the trainer's
     :func:`~imcpnn.training.evaluate_accuracy` (evaluation mode, spike noise seeded with the run's seed).
+    Every result is kept in the run's ``evaluations.json`` (keyed by what was asked and the device
+    type), so a rerun of an experiment, or another experiment on the same run, does not evaluate again.
     """
 
     def __init__(self, device: str = "cpu", data_dir: str | None = None) -> None:
@@ -167,23 +180,66 @@ class Evaluator:
 
     def accuracy(self, run: TrainedRun, **changes: Any) -> float:
         """Test accuracy (in [0, 1]) of the run's best model with neuron settings ``changes``."""
+        key = self._key("accuracy", changes)
+        stored = _stored_evaluations(run).get(key)
+        if stored is not None:
+            return float(stored)
         model, config = self.model(run, **changes)
         splits = self.splits(config)
-        return evaluate_accuracy(model, splits.test, splits, self.device, config.seed)
+        accuracy = evaluate_accuracy(model, splits.test, splits, self.device, config.seed)
+        _store_evaluation(run, key, accuracy)
+        return accuracy
 
-    def scaled_accuracy(self, run: TrainedRun, scales: Sequence[float], **changes: Any) -> ScaledResult:
+    def scaled_accuracy(
+        self, run: TrainedRun, scales: Sequence[float], search_samples: int | None = None, **changes: Any
+    ) -> ScaledResult:
         """The scaled ANN: ``(a+, a-)`` searched over ``scales`` on the validation split (the training
-        split when there is none), and the test accuracy at them."""
+        split when there is none; its first ``search_samples`` samples when given), and the test accuracy
+        at them."""
+        key = self._key("scaled", changes, scales=list(scales), search_samples=search_samples)
+        stored = _stored_evaluations(run).get(key)
+        if stored is not None:
+            return ScaledResult(
+                stored["a_pos"], stored["a_neg"], stored["searched_on"], stored["test_accuracy"],
+                tuple(tuple(point) for point in stored["grid"]),
+            )  # fmt: skip
         model, config = self.model(run, **changes)
         splits = self.splits(config)
         searched_on = "val" if len(splits.val) else "train"
-        (a_pos, a_neg), grid = scale_search(
-            model, splits.val if len(splits.val) else splits.train, splits, self.device, scales, config.seed
-        )
+        search_split = splits.val if len(splits.val) else splits.train
+        if search_samples is not None and search_samples < len(search_split):
+            search_split = TensorDataset(*search_split[:search_samples])
+            searched_on = f"{searched_on}[:{search_samples}]"
+        (a_pos, a_neg), grid = scale_search(model, search_split, splits, self.device, scales, config.seed)
         with scaled_weights(model, a_pos, a_neg):
             accuracy = evaluate_accuracy(model, splits.test, splits, self.device, config.seed)
         points = tuple((a, b, acc) for (a, b), acc in sorted(grid.items()))
-        return ScaledResult(a_pos, a_neg, searched_on, accuracy, points)
+        result = ScaledResult(a_pos, a_neg, searched_on, accuracy, points)
+        _store_evaluation(run, key, dataclasses.asdict(result))
+        return result
+
+    def _key(self, kind: str, changes: dict[str, Any], **settings: Any) -> str:
+        asked = {"kind": kind, "device": self.device.type, "changes": changes, **settings}
+        return json.dumps(asked, sort_keys=True, default=str)
+
+
+EVALUATIONS_FILE = "evaluations.json"
+
+
+def _stored_evaluations(run: TrainedRun) -> dict[str, Any]:
+    """The results already in the run's ``evaluations.json`` (none when it is missing or unreadable)."""
+    path = run.directory / EVALUATIONS_FILE
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _store_evaluation(run: TrainedRun, key: str, value: Any) -> None:
+    stored = _stored_evaluations(run)
+    stored[key] = value
+    write_json(run.directory / EVALUATIONS_FILE, stored)
 
 
 @dataclass(frozen=True)

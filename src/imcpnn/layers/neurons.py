@@ -58,6 +58,12 @@ class SpikingLayer(nn.Module):
         kernel = family.conv2d if self.convolutional else family.dense
         return self.add_spike_noise(kernel(spike_times, self.weight, self.config.params, self.solver_settings()))
 
+    def end_potential(self, spike_times: torch.Tensor) -> torch.Tensor:
+        """The potential at the end of the (accumulation) window, as if no neuron fired, without spike noise."""
+        family = self.config.neuron_family
+        kernel = family.potential_conv2d if self.convolutional else family.potential
+        return kernel(spike_times, self.weight, self.config.params, self.solver_settings())
+
     def extra_repr(self) -> str:
         c, p = self.config, self.config.params
         return (

@@ -44,9 +44,16 @@ def finished_run(folder: Path | str) -> TrainedRun | None:
 
 
 def train_or_reuse(
-    config: TrainConfig, *, progress: bool = False, log: Callable[[str], None] = print, name: str | None = None
+    config: TrainConfig,
+    *,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+    name: str | None = None,
+    log_epochs: bool = False,
 ) -> tuple[TrainedRun, bool]:
-    """The finished run of ``config`` (in ``config.out``) and whether it was trained (or resumed) now."""
+    """The finished run of ``config`` (in ``config.out``) and whether it was trained (or resumed) now.
+
+    ``log_epochs``: also log the trainer's line per epoch (loss, accuracies, seconds), indented."""
     folder = Path(config.out)
     done = finished_run(folder)
     if done is not None:
@@ -55,6 +62,7 @@ def train_or_reuse(
     label = name or f"{config.data.dataset} {config.neuron.family} {config.arch}"
     log(f"  {'resuming' if resume else 'training'} {label} ({config.optimiser.epochs} epochs) -> {folder}")
     started = time.perf_counter()
-    metrics = train(config, resume=resume, progress=progress, log=lambda _: None)
+    epoch_log = (lambda line: log(f"      {line}")) if log_epochs else (lambda _: None)
+    metrics = train(config, resume=resume, progress=progress, log=epoch_log)
     log(f"    test accuracy {metrics['test_accuracy']:.4f}  ({time.perf_counter() - started:.1f} s)")
     return TrainedRun(folder, metrics), True

@@ -65,6 +65,23 @@ def firing_regulariser(layer_io: list[tuple[SpikingLayer, torch.Tensor, torch.Te
     return sum((_causal_counts(layer, t_in, t_out) * layer.weight).sum() for layer, t_in, t_out in layer_io) / batch  # type: ignore[return-value]
 
 
+def silent_surrogate_times(
+    output_times: torch.Tensor, end_potential: torch.Tensor, window: float, threshold: float, slope: float
+) -> torch.Tensor:
+    """Output times with each silent neuron (``+inf``) replaced by ``T + κ max(ϑ - v(T), 0)``.
+
+    Not in the spec: a surrogate for the loss only (the network's outputs stay silent). A silent
+    output clamped to the window end ``T`` has no gradient, so once the label neuron falls silent
+    the cross-entropy can only push the others later, and TTFS training collapses (digits: 79 %,
+    outputs silent). The surrogate time grows with the gap between the threshold ``ϑ`` and the
+    potential ``v(T)`` the neuron reached, so the loss raises a silent label neuron's potential
+    until it fires (the "silent output" surrogate of the TTFS literature, e.g. S4NN's ``t_max``
+    with a gradient). Firing neurons (``t <= T``) keep their times and gradients.
+    """
+    surrogate = window + slope * torch.clamp(threshold - end_potential, min=0.0)
+    return torch.where(torch.isfinite(output_times), output_times, surrogate)
+
+
 def predict(output_times: torch.Tensor) -> torch.Tensor:
     """The class is the earliest output spike."""
     return output_times.argmin(dim=1)
@@ -92,21 +109,28 @@ class SpikeTimeLoss(nn.Module):
         self.window = float(window)
         self.num_classes = int(num_classes)
 
-    def class_times(self, output: torch.Tensor) -> torch.Tensor:
-        """The class outputs ``[B, num_classes]``, silent ones at the window's end."""
-        return finite_times(output[:, : self.num_classes], self.window)
+    def class_times(self, output: torch.Tensor, layer_io: list[LayerRecord] | None = None) -> torch.Tensor:
+        """The class outputs ``[B, num_classes]``: silent ones at the window's end, or at their surrogate
+        time (:func:`silent_surrogate_times`) when ``silent_surrogate`` is set and ``layer_io`` given."""
+        times = output[:, : self.num_classes]
+        slope = self.settings.silent_surrogate
+        if slope and layer_io:
+            layer, layer_input, _ = layer_io[-1]
+            potential = layer.end_potential(layer_input)[:, : self.num_classes]
+            return silent_surrogate_times(times, potential, self.window, layer.config.params.threshold, slope)
+        return finite_times(times, self.window)
 
     def forward(
         self, output: torch.Tensor, labels: torch.Tensor, layer_io: list[LayerRecord] | None = None
     ) -> torch.Tensor:
         terms = self.settings
-        needs_layers = terms.gamma_q or terms.weight_l2 or terms.early_spike_penalty
+        needs_layers = terms.gamma_q or terms.weight_l2 or terms.early_spike_penalty or terms.silent_surrogate
         if needs_layers and not layer_io:
             raise ValueError(
-                "gamma_q, weight_l2 and early_spike_penalty need every layer's (layer, input, output): "
-                "pass layer_io from imcpnn.training.trainer.forward_layers(model, spike_times)"
+                "gamma_q, weight_l2, early_spike_penalty and silent_surrogate need every layer's (layer, input, "
+                "output): pass layer_io from imcpnn.training.trainer.forward_layers(model, spike_times)"
             )
-        class_times = self.class_times(output)
+        class_times = self.class_times(output, layer_io)
         loss = spike_time_cross_entropy(class_times, labels, terms.tau_soft)
         if terms.gamma_temporal:
             loss = loss + terms.gamma_temporal * temporal_penalty(class_times, float(terms.t_ref))
