@@ -28,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "forward + backward: RC-Spike (M = 10) and TTFS (M = 20), exact against DSTD, for N_in = 100, 300, "
         "1000, 3000, each case in a fresh subprocess (peak resident memory on CPU, max_memory_allocated on "
         "CUDA); the bound (2M dense products); a torchdiffeq baseline at the tolerance that matches DSTD's "
-        "M = 10 spike-time error; DSTD's end-potential error against M and |E±| (PNGs). "
-        "See docs/benchmarks.md.",
+        "M = 10 spike-time error; DSTD's end-potential error against M and |E±| (PNGs). With --network: the "
+        "training step (forward, backward, Adam) of whole networks instead, DSTD at each M against the ideal "
+        "ANN and DSTD's products alone (the bound). See docs/benchmarks.md.",
     )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:i]")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write every case and the summary")
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--n-in", type=_int_list, default=None, metavar="LIST", help="e.g. 100,300,1000,3000")
     parser.add_argument("--samples", type=int, default=None, help="data set size (1000; quick: 200)")
-    parser.add_argument("--batch", type=int, default=None, help="mini-batch size (100)")
+    parser.add_argument("--batch", type=int, default=None, help="mini-batch size (100; --network: 32)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads in each case (torch's default)")
     parser.add_argument(
         "--max-case-seconds",
@@ -53,10 +54,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-ode", action="store_true", help="skip the torchdiffeq baseline")
     parser.add_argument("--no-errors", action="store_true", help="skip the error figures (quick skips them too)")
     parser.add_argument("--errors-only", action="store_true", help="only the error figures (Fig. 3a-b)")
+    network = parser.add_argument_group("network benchmark (--network)")
+    network.add_argument(
+        "--network",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="time the training step of these networks: vgg7, fmnist-mlp, cpu-cnn or an architecture string "
+        "(e.g. 1x28x28:C8-C8-P-16-10), each as DSTD RC-Spike at every --steps M, the ideal ANN and the bound",
+    )
+    network.add_argument("--steps", nargs="+", type=int, default=None, metavar="M", help="DSTD's M values (2 4 10)")
+    network.add_argument("--repeats", type=int, default=None, help="timed steps per case (10)")
+    network.add_argument("--warmup", type=int, default=None, help="untimed steps before them (2)")
     parser.set_defaults(func=run)
 
 
+#: Options of the layer benchmark that the network benchmark does not take, and the reverse.
+_LAYER_ONLY = ("quick", "n_in", "samples", "max_case_seconds", "no_ode", "no_errors", "errors_only")
+_NETWORK_ONLY = ("steps", "repeats", "warmup")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def run_networks(args: argparse.Namespace) -> int:
+    """``--network``: the training step of whole networks (:mod:`imcpnn.benchmarks.network`)."""
+    from ..benchmarks.network import NetworkBenchSettings, format_summary, run_network_benchmark
+
+    given = [_flag(name) for name in _LAYER_ONLY if getattr(args, name) not in (None, False)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: options of the layer benchmark, not of --network")
+    for name, low in (("batch", 1), ("repeats", 1), ("threads", 1), ("warmup", 0)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            raise ValueError(f"{_flag(name)} must be an integer >= {low}; got {value}")
+    if args.steps is not None and min(args.steps) < 1:
+        raise ValueError(f"--steps: every DSTD M must be an integer >= 1; got {' '.join(map(str, args.steps))}")
+    changes = {name: getattr(args, name) for name in ("batch", "steps", "repeats", "warmup", "threads")}
+    changes = {name: tuple(value) if name == "steps" else value for name, value in changes.items() if value is not None}
+    settings = NetworkBenchSettings(networks=tuple(args.network), device=args.device, **changes)
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: CUDA is not available in this torch build or machine")
+    result = run_network_benchmark(settings, json_path=args.json)
+    print()
+    print(format_summary(result))
+    if args.json is not None:
+        print(f"written: {args.json}")
+    failed = sum(not record.ok for record in result.cases)
+    if failed:
+        print(f"{failed} of {len(result.cases)} cases failed (see their lines above)")
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.network is not None:
+        return run_networks(args)
+    given = [_flag(name) for name in _NETWORK_ONLY if getattr(args, name) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: options of the network benchmark; give --network too")
     from ..benchmarks.accuracy import plot_error_figures
     from ..benchmarks.speed import BenchSettings, format_markdown, quick_settings, run_benchmark
 

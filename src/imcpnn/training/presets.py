@@ -47,7 +47,7 @@ DATASET_PRESETS: dict[tuple[str, str], TrainPreset] = {
     ),
     ("iris", "ttfs"): TrainPreset(arch="5-20-3", lr=1e-3, batch_size=50, window=4.0, epochs=300),
     ("digits", "rcspike"): TrainPreset(arch="64-100-10", lr=1e-3, epochs=30, tau_soft=0.2),
-    ("digits", "ttfs"): TrainPreset(arch="64-100-10", epochs=40, window=4.0, tau_soft=0.2),
+    ("digits", "ttfs"): TrainPreset(arch="64-100-10", epochs=150, window=4.0, tau_soft=0.2),
     ("fashion-mnist", "rcspike"): TrainPreset(arch="784-400-400-10", epochs=50),
     ("fashion-mnist", "ttfs"): TrainPreset(arch="1x28x28:C16-C16-P-C32-C32-P-128-10", epochs=150, window=4.0),
     ("cifar10", "rcspike"): TrainPreset(arch=_VGG7, epochs=100, augment=True),
