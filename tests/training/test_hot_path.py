@@ -28,14 +28,6 @@ META = torch.device("meta")
 BATCH = 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def splits():
     """120 random 8x8 "images" of 3 classes (96 train, 24 test, no validation)."""

@@ -17,14 +17,6 @@ from imcpnn.training.precision import PRECISIONS, check_precision, matmul_precis
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_the_setting_defaults_to_fp32_and_is_recorded():
     config = TrainConfig.from_flags(dataset="digits")
     assert config.precision == "fp32" and config.to_record()["precision"] == "fp32"

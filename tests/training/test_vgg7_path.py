@@ -37,14 +37,6 @@ def _data_writers() -> ModuleType:
     return module
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data_dir(dataset: str, folder: Path) -> Path:
     """80 training and 16 test samples of ``dataset`` in its original file format."""
     writers = _data_writers()

@@ -172,6 +172,12 @@ TTFS_CNN = "C16-C16-P-C32-C32-P-128-10"
 CPU_CNN = "C8-C8-P-C16-C16-P-64-10"
 
 
+FMNIST_MLP = Workload(
+    name="fmnist-mlp", dataset="fashion-mnist", model="rcspike", arch="784-400-400-10",
+    paper=(PaperPoint(30.7, 0.9040, "paper Table 3 (best |E±|, σ 0.01, 50 epochs, M 10)"),),
+)  # fmt: skip
+
+
 def _ttfs_workload(name: str, dataset: str, arch: str) -> Workload:
     return Workload(
         name=name, dataset=dataset, model="ttfs", arch=arch, e_rev_pos=2.0, steps=20, steps_grid=TTFS_STEPS_GRID,
@@ -219,15 +225,7 @@ PRESETS: dict[str, ExperimentPreset] = {
     "fmnist-mlp": ExperimentPreset(
         name="fmnist-mlp",
         description="Fashion-MNIST RC-Spike MLP 784-400-400-10 (paper Fig. 4; Table 3: 90.46 %)",
-        workloads=(
-            Workload(
-                name="fmnist-mlp",
-                dataset="fashion-mnist",
-                model="rcspike",
-                arch="784-400-400-10",
-                paper=(PaperPoint(30.7, 0.9040, "paper Table 3 (best |E±|, σ 0.01, 50 epochs, M 10)"),),
-            ),
-        ),
+        workloads=(FMNIST_MLP,),
         needs=_PAPER_NEEDS,
     ),
     "fmnist-mlp-cpu": ExperimentPreset(
@@ -236,16 +234,12 @@ PRESETS: dict[str, ExperimentPreset] = {
         "|E±| 0.5-8 and 100, M 4 random offsets, evaluation M 30, 10 epochs, 1 seed (paper Fig. 4f; "
         "Table 3: 90.40 % at σ 0.01); about 90 min on 2 CPU cores",
         workloads=(
-            Workload(
-                name="fmnist-mlp",
-                dataset="fashion-mnist",
-                model="rcspike",
-                arch="784-400-400-10",
+            dataclasses.replace(
+                FMNIST_MLP,
                 e_rev_grid=FMNIST_E_REV_GRID,
                 seeds=1,
                 epochs=10,
                 scale_search_samples=1000,
-                paper=(PaperPoint(30.7, 0.9040, "paper Table 3 (best |E±|, σ 0.01, 50 epochs, M 10)"),),
                 experiments=("erev",),
             ),
         ),

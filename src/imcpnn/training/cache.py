@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
+from .evaluate import describe_evaluation
 from .trainer import train
 
 
@@ -64,5 +65,6 @@ def train_or_reuse(
     started = time.perf_counter()
     epoch_log = (lambda line: log(f"      {line}")) if log_epochs else (lambda _: None)
     metrics = train(config, resume=resume, progress=progress, log=epoch_log)
-    log(f"    test accuracy {metrics['test_accuracy']:.4f}  ({time.perf_counter() - started:.1f} s)")
+    measured = f" ({describe_evaluation(metrics['evaluated_with'])})" if "evaluated_with" in metrics else ""
+    log(f"    test accuracy {metrics['test_accuracy']:.4f}{measured}  ({time.perf_counter() - started:.1f} s)")
     return TrainedRun(folder, metrics), True

@@ -37,7 +37,7 @@ class DataSettings:
     val_fraction: float | None = setting(None, "fraction of the training split held out for validation")
     max_train_samples: int | None = setting(None, "train on the first N training samples only")
     batch_size: int = setting(32, "mini-batch size")
-    augment: bool = setting(False, "CIFAR-10 augmentation (random crop and flip)")
+    augment: bool = setting(False, "CIFAR-10 augmentation (random flip, small rotation, crop)")
 
     def __post_init__(self) -> None:
         if self.data_dir is not None and self.dataset in BUNDLED_DATASETS:
