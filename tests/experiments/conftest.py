@@ -1,11 +1,7 @@
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The tiny networks gain nothing from intra-op threads; on a busy 2-core machine they cost 7x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_torch_thread(one_torch_thread):
+    """Every test module here runs on one torch thread (the root conftest's ``one_torch_thread``)."""
     yield
-    torch.set_num_threads(threads)

@@ -1,11 +1,7 @@
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The training tests' networks are tiny: torch's intra-op threads only add overhead on 2 busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_torch_thread(one_torch_thread):
+    """Every test module here runs on one torch thread (the root conftest's ``one_torch_thread``)."""
     yield
-    torch.set_num_threads(threads)
