@@ -14,7 +14,17 @@ import torch
 import torch.nn.functional as F
 
 from .params import NeuronParams, SolverSettings
-from .physics.dstd import conv_coefficients, dense_coefficients, grid_intervals, soft_spike_variables
+from .physics.dstd import (
+    conv_coefficients,
+    conv_products,
+    dense_coefficients,
+    dense_products,
+    grid_intervals,
+    soft_spike_grid_shape,
+    soft_spike_variables,
+)
+from .physics.dstd_layer import dstd_layer_potential
+from .physics.end_potential import stacked_end_potential
 from .physics.exact import sorted_intervals
 from .physics.integrate import end_potential, first_crossing, potential_at
 from .physics.neuron import rc_spike_fire, reversal_weight
@@ -50,6 +60,30 @@ def conv_intervals(
     return f, g, start.view(1, -1, 1, 1, 1), width.view(1, -1, 1, 1, 1)
 
 
+def dstd_end_potential(
+    spike_times: torch.Tensor, weight: torch.Tensor, params: NeuronParams, solver: SolverSettings, window: float
+) -> torch.Tensor:
+    """DSTD's potential at the end of ``[0, window]`` of a dense (``weight [N_out, N_in]``) or stride-1 'same'
+    convolutional (``[C_out, C_in, k, k]``) layer: ``[B, N_out]`` or ``[B, C_out, H, W]`` (spec section 4).
+
+    One product of the soft spikes with ``[w; βw]``, then the closed-form end potential of the stacked
+    result, as one autograd node (:func:`~imcpnn.physics.dstd_layer.dstd_layer_potential`: the fast,
+    lean path of training). Under autocast, the same as separate nodes, each product in autocast's
+    precision.
+    """
+    start, width = grid_intervals(
+        window, solver.steps, solver.offset, dtype=spike_times.dtype, device=spike_times.device
+    )
+    device_type = spike_times.device.type
+    if device_type == "meta" or not torch.is_autocast_enabled(device_type):  # autocast knows no meta device
+        return dstd_layer_potential(spike_times, weight, start, width, params.e_rev_pos, params.e_rev_neg, params.leak)
+    beta_weight = reversal_weight(weight, params.e_rev_pos, params.e_rev_neg)
+    soft_spikes = soft_spike_variables(spike_times, start, width)
+    grid_width = width.view(soft_spike_grid_shape(spike_times))
+    products = (dense_products if weight.dim() == 2 else conv_products)(soft_spikes, weight, beta_weight)
+    return stacked_end_potential(products, grid_width, params.leak, dim=2)
+
+
 def unfold_patches(spike_times: torch.Tensor, kernel: int) -> torch.Tensor:
     """``[B, C, H, W]`` -> ``[B H W, C k k]`` patches; positions outside the image never spike (``+inf``)."""
     pad = kernel // 2
@@ -75,6 +109,8 @@ def rc_spike_potential(
     spike_times: torch.Tensor, weight: torch.Tensor, params: NeuronParams, solver: SolverSettings
 ) -> torch.Tensor:
     """End-of-accumulation potential ``v(1)`` of a dense RC-Spike layer (spec sections 2, 4): ``[B, N_out]``."""
+    if solver.method == "dstd":
+        return dstd_end_potential(spike_times, weight, params, solver, RC_SPIKE_WINDOW)
     f, g, _, width = dense_intervals(spike_times, weight, params, solver, RC_SPIKE_WINDOW)
     return end_potential(f, g, width)
 
@@ -88,8 +124,7 @@ def rc_spike_potential_conv2d(
     """
     if solver.method == "exact":
         return _conv_through_patches(rc_spike_potential, spike_times, weight, params, solver)
-    f, g, _, width = conv_intervals(spike_times, weight, params, solver, RC_SPIKE_WINDOW)
-    return end_potential(f, g, width)
+    return dstd_end_potential(spike_times, weight, params, solver, RC_SPIKE_WINDOW)
 
 
 def rc_spike_potential_trace(
@@ -119,6 +154,8 @@ def ttfs_potential(
 ) -> torch.Tensor:
     """Potential ``v(T)`` at the end of the window of a dense TTFS layer, ``[B, N_out]``, as if no neuron
     fired (spec sections 3, 4): for a silent neuron it says how far from the threshold it stayed."""
+    if solver.method == "dstd":
+        return dstd_end_potential(spike_times, weight, params, solver, params.window)
     f, g, _, width = dense_intervals(spike_times, weight, params, solver, params.window)
     return end_potential(f, g, width)
 
@@ -129,8 +166,7 @@ def ttfs_potential_conv2d(
     """:func:`ttfs_potential` of a stride-1 'same' convolution: ``[B, C_out, H, W]``."""
     if solver.method == "exact":
         return _conv_through_patches(ttfs_potential, spike_times, weight, params, solver)
-    f, g, _, width = conv_intervals(spike_times, weight, params, solver, params.window)
-    return end_potential(f, g, width)
+    return dstd_end_potential(spike_times, weight, params, solver, params.window)
 
 
 def ttfs_spike_times(

@@ -64,7 +64,7 @@ def test_ttfs_spike_times_gradcheck(method, e_rev):
 def test_end_potential_backward_matches_finite_differences_and_autograd():
     """The hand-written backward of the closed form: gradcheck (f, g, broadcast widths) and equality
     with autograd through the plain formula, including f = 0 and tiny f Δ (series branches)."""
-    from imcpnn.physics.integrate import _reverse_cumsum_exclusive, end_potential
+    from imcpnn.physics.integrate import end_potential
     from imcpnn.physics.neuron import phi
 
     generator = torch.Generator().manual_seed(3)
@@ -79,7 +79,8 @@ def test_end_potential_backward_matches_finite_differences_and_autograd():
 
     def plain(f, g, width):
         x = f * width
-        return (g * width * phi(x) * torch.exp(-_reverse_cumsum_exclusive(x))).sum(dim=1)
+        after = x.flip(1).cumsum(1).flip(1) - x  # Σ_{l>k} x_l
+        return (g * width * phi(x) * torch.exp(-after)).sum(dim=1)
 
     weights = torch.randn(3, 4, generator=generator, dtype=torch.float64)
     ours = torch.autograd.grad((end_potential(*inputs) * weights).sum(), inputs)

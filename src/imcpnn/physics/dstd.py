@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 
 def grid_intervals(
@@ -30,42 +31,86 @@ def grid_intervals(
     return start, widths
 
 
+def soft_spike_grid_shape(spike_times: torch.Tensor) -> tuple[int, ...]:
+    """The shape ``(1, K, 1, ...)`` that puts a grid vector ``[K]`` on dim 1 of ``[B, K, ...]``."""
+    return (1, -1) + (1,) * (spike_times.dim() - 1)
+
+
+def soft_spike_values(spike_times: torch.Tensor, start: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+    """``S_jk = clip((b_k - t_j) / (b_k - a_k), 0, 1)`` (spec section 4): the values, in one buffer."""
+    shape = soft_spike_grid_shape(spike_times)
+    end = (start + width).view(shape)
+    return torch.sub(end, spike_times.unsqueeze(1)).div_(width.view(shape)).clamp_(0.0, 1.0)
+
+
+def soft_spike_backward(
+    spike_times: torch.Tensor, start: torch.Tensor, width: torch.Tensor, grad_soft: torch.Tensor
+) -> torch.Tensor:
+    """``∂L/∂t_j = -Σ_k ∂L/∂S_jk / Δ_k`` over the intervals with ``a_k <= t_j <= b_k``, where the clip of
+    :func:`soft_spike_values` passes the gradient (as autograd through ``clamp`` does)."""
+    shape = soft_spike_grid_shape(spike_times)
+    times = spike_times.unsqueeze(1)
+    inside = (times >= start.view(shape)).logical_and_(times <= (start + width).view(shape))
+    return torch.where(inside, grad_soft, 0.0).div_(width.view(shape)).sum(dim=1).neg_()
+
+
+class _SoftSpikes(torch.autograd.Function):
+    """:func:`soft_spike_variables` with a backward that saves only the spike times, not a ``[B, K, ...]``
+    tensor (:func:`soft_spike_backward`)."""
+
+    @staticmethod
+    def forward(ctx, spike_times: torch.Tensor, start: torch.Tensor, width: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(spike_times, start, width)
+        return soft_spike_values(spike_times, start, width)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_soft: torch.Tensor):  # type: ignore[override]
+        spike_times, start, width = ctx.saved_tensors
+        return soft_spike_backward(spike_times, start, width, grad_soft), None, None
+
+
 def soft_spike_variables(spike_times: torch.Tensor, start: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
     """``S_jk = clip((b_k - t_j) / (b_k - a_k), 0, 1)`` (spec section 4), grid axis at dim 1.
 
-    ``spike_times``: ``[B, ...]``; ``start``, ``width``: ``[K]``. Returns ``[B, K, ...]``: the
-    fraction of interval ``k`` during which input ``j`` is on. ``+inf`` (no spike) gives 0.
+    ``spike_times``: ``[B, ...]``; ``start``, ``width``: ``[K]`` (the grid: no gradient). Returns
+    ``[B, K, ...]``: the fraction of interval ``k`` during which input ``j`` is on. ``+inf`` (no spike)
+    gives 0. Autograd keeps only ``spike_times`` (:class:`_SoftSpikes`).
     """
-    shape = (1, -1) + (1,) * (spike_times.dim() - 1)
-    end = (start + width).view(shape)
-    return torch.clamp((end - spike_times.unsqueeze(1)) / width.view(shape), 0.0, 1.0)
+    return _SoftSpikes.apply(spike_times, start, width)
+
+
+def dense_products(soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weight: torch.Tensor) -> torch.Tensor:
+    """``[w S, (βw) S]``: DSTD's one product of a dense layer on the stacked weights ``[w; βw]``.
+
+    ``soft_spikes``: ``[B, K, N_in]``; returns ``[B, K, 2 N_out]``, ``g̃`` first.
+    """
+    stacked = torch.cat([weight, reversal_weight], dim=0)  # [2 N_out, N_in]
+    return torch.matmul(soft_spikes, stacked.t()).to(soft_spikes.dtype)  # autocast: bf16 -> S's dtype
+
+
+def conv_products(soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weight: torch.Tensor) -> torch.Tensor:
+    """``[w * S, (βw) * S]`` for a stride-1 'same' convolution: one conv2d on ``[w; βw]``, grid axis in
+    the batch. ``soft_spikes``: ``[B, K, C_in, H, W]``; ``weight``: ``[C_out, C_in, k, k]`` with odd
+    ``k``. Zero padding of ``S`` means "no spike" outside the image. Returns ``[B, K, 2 C_out, H, W]``."""
+    batch, steps = soft_spikes.shape[:2]
+    stacked = torch.cat([weight, reversal_weight], dim=0)
+    folded = soft_spikes.reshape(batch * steps, *soft_spikes.shape[2:])
+    products = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2).to(folded.dtype)  # autocast: bf16 -> S's
+    return products.view(batch, steps, *products.shape[1:])
 
 
 def dense_coefficients(
     soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weight: torch.Tensor, leak: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f̃ = α + (βw) S``, ``g̃ = w S`` for a dense layer: one product on ``[w; βw]``.
-
-    ``soft_spikes``: ``[B, K, N_in]``; returns ``f̃, g̃`` of shape ``[B, K, N_out]``.
-    """
-    stacked = torch.cat([weight, reversal_weight], dim=0)  # [2 N_out, N_in]
-    coefficients = torch.matmul(soft_spikes, stacked.t()).to(soft_spikes.dtype)  # autocast: bf16 -> S's dtype
-    g, f = coefficients.split(weight.shape[0], dim=-1)
+    """``f̃ = α + (βw) S``, ``g̃ = w S`` for a dense layer (:func:`dense_products`), each ``[B, K, N_out]``."""
+    g, f = dense_products(soft_spikes, weight, reversal_weight).chunk(2, dim=-1)
     return (f + leak if leak else f), g
 
 
 def conv_coefficients(
     soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weight: torch.Tensor, leak: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f̃, g̃`` for a stride-1 'same' convolution: one conv2d on ``[w; βw]``, grid axis in the batch.
-
-    ``soft_spikes``: ``[B, K, C_in, H, W]``; ``weight``: ``[C_out, C_in, k, k]`` with odd ``k``.
-    Zero padding of ``S`` means "no spike" outside the image. Returns ``[B, K, C_out, H, W]``.
-    """
-    batch, steps = soft_spikes.shape[:2]
-    stacked = torch.cat([weight, reversal_weight], dim=0)
-    folded = soft_spikes.reshape(batch * steps, *soft_spikes.shape[2:])
-    coefficients = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2).to(folded.dtype)  # autocast: bf16 -> S's
-    coefficients = coefficients.view(batch, steps, *coefficients.shape[1:])
-    g, f = coefficients.split(weight.shape[0], dim=2)
+    """``f̃, g̃`` of a stride-1 'same' convolution (:func:`conv_products`), each ``[B, K, C_out, H, W]``."""
+    g, f = conv_products(soft_spikes, weight, reversal_weight).chunk(2, dim=2)
     return (f + leak if leak else f), g

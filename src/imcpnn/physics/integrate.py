@@ -8,96 +8,11 @@ broadcast against them.
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
-from .neuron import interval_step, phi, phi_derivative, threshold_crossing
+from .end_potential import end_potential
+from .neuron import interval_step, threshold_crossing
 
-
-def _reverse_cumsum_exclusive(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """``out_k = Σ_{l > k} x_l`` along ``dim``, summed from the end (no cancellation)."""
-    total_from_end = torch.flip(torch.cumsum(torch.flip(x, (dim,)), dim), (dim,))
-    shifted = total_from_end.narrow(dim, 1, x.shape[dim] - 1)
-    zero = torch.zeros_like(x.narrow(dim, 0, 1))
-    return torch.cat([shifted, zero], dim)
-
-
-def _exclusive_cumsum(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """``out_k = Σ_{l < k} x_l`` along ``dim``."""
-    total = torch.cumsum(x, dim)
-    zero = torch.zeros_like(x.narrow(dim, 0, 1))
-    return torch.cat([zero, total.narrow(dim, 0, x.shape[dim] - 1)], dim)
-
-
-def _sum_to_shape(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
-    if grad.shape == shape:
-        return grad
-    lead = grad.dim() - len(shape)
-    grad = grad.sum(dim=tuple(range(lead))) if lead > 0 else grad
-    dims = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    return grad.sum(dim=dims, keepdim=True) if dims else grad
-
-
-class _EndPotential(torch.autograd.Function):
-    """:func:`end_potential` with a hand-written backward that saves only ``f, g, width``.
-
-    Autograd through the closed form would keep about ten ``[B, K, ...]`` temporaries (φ's branches,
-    the exponentials, the cumulative sums); here forward and backward work in place on a few buffers
-    and the backward recomputes what it needs, which keeps DSTD's memory at a few ``[B, K, N_out]``
-    tensors. With ``x = f Δ``, ``c_k = g_k Δ_k φ(x_k)``, ``E_k = exp(-Σ_{l>k} x_l)`` and
-    ``P_k = Σ_{j<k} c_j E_j``: ``∂v/∂g_k = Δ_k φ_k E_k``, ``∂v/∂x_k = g_k Δ_k φ'_k E_k - P_k``,
-    ``∂v/∂f_k = Δ_k ∂v/∂x_k``, ``∂v/∂Δ_k = g_k φ_k E_k + f_k ∂v/∂x_k``. First derivatives only
-    (``once_differentiable``).
-    """
-
-    @staticmethod
-    def forward(ctx, f: torch.Tensor, g: torch.Tensor, width: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(f, g, width)
-        decay_exponent = f * width
-        decay = _reverse_cumsum_exclusive(decay_exponent).neg_().exp_()  # E_k
-        charge = phi(decay_exponent).mul_(g).mul_(width)  # c_k
-        return charge.mul_(decay).sum(dim=1)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
-        f, g, width = ctx.saved_tensors
-        need_f, need_g, need_width = ctx.needs_input_grad
-        decay_exponent = f * width
-        decay = _reverse_cumsum_exclusive(decay_exponent).neg_().exp_()  # E_k
-        grad_v = grad_output.unsqueeze(1)
-        phi_x = phi(decay_exponent)
-        grad_f = grad_g = grad_width = None
-        if need_f or need_width:
-            grad_x = phi_derivative(decay_exponent, phi_x).mul_(decay)  # φ'_k E_k
-            del decay_exponent
-            phi_decay = phi_x.mul_(decay)  # φ_k E_k
-            del decay
-            charge_g = g * width  # g_k Δ_k
-            grad_x.mul_(charge_g).sub_(_exclusive_cumsum(charge_g.mul_(phi_decay)))  # ∂v/∂x_k = g Δ φ' E - P_k
-            del charge_g
-            if need_width:
-                grad_width = _sum_to_shape((f * grad_x).add_(g * phi_decay).mul_(grad_v), width.shape)
-            if need_f:
-                grad_f = _sum_to_shape(grad_x.mul_(width).mul_(grad_v), f.shape)
-        else:
-            phi_decay = phi_x.mul_(decay)
-        if need_g:
-            grad_g = _sum_to_shape(phi_decay.mul_(width).mul_(grad_v), g.shape)
-        return grad_f, grad_g, grad_width
-
-
-def end_potential(f: torch.Tensor, g: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
-    """Potential after the last of ``K`` intervals, starting from ``v = 0``.
-
-    The one-interval step (spec section 1) unrolled in closed form:
-    ``v_end = Σ_k g_k Δ_k φ(f_k Δ_k) exp(-Σ_{l>k} f_l Δ_l)``. The exponents are sums of
-    non-negative terms taken from the end, so they cannot overflow (no ``exp(+Σ f Δ)``), and no
-    Python loop is needed. ``f, g``: ``[B, K, ...]``; ``width`` broadcastable to them. Returns
-    ``[B, ...]``. Memory: autograd keeps only ``f``, ``g`` and ``width`` (see :class:`_EndPotential`).
-    """
-    width = torch.as_tensor(width, dtype=f.dtype, device=f.device)
-    return _EndPotential.apply(f, g, width)
+__all__ = ["end_potential", "first_crossing", "potential_at", "potential_scan"]
 
 
 def potential_scan(f: torch.Tensor, g: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:

@@ -36,6 +36,9 @@ class DataSettings:
     data_dir: str | None = setting(None, "folder of the data set files")
     val_fraction: float | None = setting(None, "fraction of the training split held out for validation")
     max_train_samples: int | None = setting(None, "train on the first N training samples only")
+    max_eval_samples: int | None = setting(
+        None, "measure validation, test and train accuracy on the first N samples of each split (default: all)"
+    )
     batch_size: int = setting(32, "mini-batch size")
     augment: bool = setting(False, "CIFAR-10 augmentation (random flip, small rotation, crop)")
 
@@ -48,6 +51,8 @@ class DataSettings:
         _positive_int("batch_size", self.batch_size)
         if self.max_train_samples is not None:
             _positive_int("max_train_samples", self.max_train_samples)
+        if self.max_eval_samples is not None:
+            _positive_int("max_eval_samples", self.max_eval_samples)
         if self.val_fraction is not None and not (0.0 <= self.val_fraction < 1.0):
             raise ValueError(f"val_fraction must lie in [0, 1); got {self.val_fraction!r}")
 

@@ -69,8 +69,11 @@ def load_data(config: TrainConfig, model: SpikingNetwork, splits: DataSplits | N
     if splits is None:
         splits = load_dataset(data.dataset, data.data_dir, seed=config.seed, val_fraction=data.val_fraction)
     if data.max_train_samples is not None and data.max_train_samples < len(splits.train):
-        subset = splits.train[: data.max_train_samples]
-        splits = dataclasses.replace(splits, train=torch.utils.data.TensorDataset(*subset))
+        splits = dataclasses.replace(splits, train=_head(splits.train, data.max_train_samples))
+    if data.max_eval_samples is not None:
+        splits = dataclasses.replace(
+            splits, val=_head(splits.val, data.max_eval_samples), test=_head(splits.test, data.max_eval_samples)
+        )
     sample = encode(splits, model, splits.train[:1][0])
     if tuple(sample.shape[1:]) != tuple(model.input_shape):
         raise ValueError(
@@ -81,6 +84,13 @@ def load_data(config: TrainConfig, model: SpikingNetwork, splits: DataSplits | N
     if outputs < splits.num_classes:
         raise ValueError(f"{splits.name} has {splits.num_classes} classes but the network has {outputs} outputs")
     return splits
+
+
+def _head(dataset: torch.utils.data.TensorDataset, count: int | None) -> torch.utils.data.TensorDataset:
+    """The first ``count`` samples of a split (all of it for ``None`` or a larger count)."""
+    if count is None or count >= len(dataset):
+        return dataset
+    return torch.utils.data.TensorDataset(*dataset[:count])
 
 
 def encode(splits: DataSplits, model: SpikingNetwork, x: torch.Tensor) -> torch.Tensor:
@@ -348,12 +358,14 @@ def final_metrics(
     if best is not None:
         model.load_state_dict(best["model"])
     history = run.history
+    train_evaluated = _head(splits.train, config.data.max_eval_samples)
     return {
         "test_accuracy": evaluate_accuracy(model, splits.test, splits, device, config.seed),
-        "train_accuracy": evaluate_accuracy(model, splits.train, splits, device, config.seed),
+        "train_accuracy": evaluate_accuracy(model, train_evaluated, splits, device, config.seed),
         "val_accuracy": evaluate_accuracy(model, splits.val, splits, device, config.seed),
         "test_accuracy_last": last_test,
         "evaluated_with": evaluation_settings(model.config),
+        "evaluated_samples": {"test": len(splits.test), "train": len(train_evaluated), "val": len(splits.val)},
         "best_epoch": best["epoch"] if best is not None else None,
         "epochs": int(config.optimiser.epochs),
         "epochs_trained": run.epoch,
@@ -470,7 +482,8 @@ def _run(
     augment_gen = torch.Generator().manual_seed(config.seed + 7919 * (rank + 1))
     epochs = int(config.optimiser.epochs)
     started = time.perf_counter()
-    final_samples = 2 * len(splits.test) + len(splits.train) + len(splits.val)  # what final_metrics evaluates
+    train_evaluated = len(_head(splits.train, config.data.max_eval_samples))
+    final_samples = 2 * len(splits.test) + train_evaluated + len(splits.val)  # what final_metrics evaluates
     for epoch in range(run.epoch, epochs):
         epoch_start = time.perf_counter()
         set_loader_epoch(loader, epoch)

@@ -1,0 +1,114 @@
+"""DSTD's end potential of a whole layer as one autograd node: soft spikes, the one product, the end potential.
+
+Spec ``MODEL.md`` section 4 with the closed form of section 1. Chained as separate autograd nodes
+(:func:`~imcpnn.physics.dstd.soft_spike_variables`, :func:`~imcpnn.physics.dstd.dense_products` or
+``conv_products``, :func:`~imcpnn.physics.end_potential.stacked_end_potential`), the product's node keeps
+the soft spikes ``S [B, K, N_in]`` and the stacked weight ``[w; βw]`` alive through the whole backward,
+next to the end potential's work buffers. This node saves only the layer's inputs (the spike times and
+the weight, which exist anyway) and the products ``[B, K, 2 N_out]``; its backward first turns the
+products into their gradient, frees them, and only then recomputes ``S`` and ``[w; βw]`` (three cheap
+passes) for the product's backward. The peak of a training step falls by those two tensors, and the
+values and gradients are those of the chained nodes (the tests compare them).
+
+Under autocast (bf16) the chained nodes are used instead: autocast chooses each product's precision.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .dstd import conv_products, dense_products, soft_spike_backward, soft_spike_grid_shape, soft_spike_values
+from .end_potential import end_potential_backward, end_potential_forward
+from .neuron import reversal_weight
+
+
+def reversal_weight_backward(
+    weight: torch.Tensor, grad: torch.Tensor, e_rev_pos: float, e_rev_neg: float
+) -> torch.Tensor:
+    """``∂L/∂w`` through ``βw`` (:func:`~imcpnn.physics.neuron.reversal_weight`, spec section 1) from
+    ``grad = ∂L/∂(βw)``: ``1/E+`` where ``w >= 0``, ``1/E-`` where ``w <= 0`` (both at ``w = 0``, as
+    autograd through the two clamps gives)."""
+    slope = (weight >= 0).to(grad.dtype).mul_(1.0 / e_rev_pos)
+    slope.add_((weight <= 0).to(grad.dtype), alpha=1.0 / e_rev_neg)
+    return slope.mul_(grad)
+
+
+def _products(
+    spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
+    e_rev_pos: float, e_rev_neg: float,
+) -> torch.Tensor:  # fmt: skip
+    """DSTD's one product ``[w S, (βw) S]`` of the layer, ``[B, K, 2 N_out, ...]``."""
+    soft_spikes = soft_spike_values(spike_times, start, width)
+    beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
+    return (dense_products if weight.dim() == 2 else conv_products)(soft_spikes, weight, beta_weight)
+
+
+class _DstdLayerPotential(torch.autograd.Function):
+    """:func:`dstd_layer_potential`; see the module's docstring for what it saves."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx, spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
+        e_rev_pos: float, e_rev_neg: float, leak: float,
+    ) -> torch.Tensor:  # fmt: skip
+        products = _products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
+        grid_width = width.view(soft_spike_grid_shape(spike_times))
+        g, f = products.chunk(2, dim=2)
+        potential = end_potential_forward(f, g, grid_width, leak)
+        ctx.save_for_backward(spike_times, weight, start, width)
+        # Kept outside save_for_backward so that the backward can free it half-way; an internal tensor no caller
+        # can reach. A second backward (retain_graph) recomputes it from the saved (version-checked) inputs.
+        ctx.products = products
+        ctx.reversal = (e_rev_pos, e_rev_neg, leak)
+        return potential
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
+        spike_times, weight, start, width = ctx.saved_tensors
+        e_rev_pos, e_rev_neg, leak = ctx.reversal
+        need_times, need_weight = ctx.needs_input_grad[:2]
+        grid_shape = soft_spike_grid_shape(spike_times)
+        products = ctx.products
+        if products is None:
+            products = _products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
+        ctx.products = None
+        grads = torch.empty_like(products)
+        grad_g, grad_f = grads.chunk(2, dim=2)
+        g, f = products.chunk(2, dim=2)
+        end_potential_backward(f, g, width.view(grid_shape), leak, grad_output, grad_g, grad_f, want_width=False)
+        del products, g, f, grad_g, grad_f
+        soft_spikes = soft_spike_values(spike_times, start, width)
+        stacked = torch.cat([weight, reversal_weight(weight, e_rev_pos, e_rev_neg)], dim=0)
+        grad_soft = grad_stacked = None
+        if weight.dim() == 2:
+            if need_times:
+                grad_soft = torch.matmul(grads, stacked)  # [B, K, N_in]
+            if need_weight:
+                grad_stacked = torch.matmul(grads.flatten(0, 1).t(), soft_spikes.flatten(0, 1))
+        else:
+            folded = soft_spikes.flatten(0, 1)
+            grad_folded, grad_stacked, _ = torch.ops.aten.convolution_backward(
+                grads.flatten(0, 1), folded, stacked, None, [1, 1], [weight.shape[-1] // 2] * 2, [1, 1], False,
+                [0, 0], 1, [need_times, need_weight, False],
+            )  # fmt: skip
+            grad_soft = grad_folded.view_as(soft_spikes) if need_times else None
+        del grads, soft_spikes, stacked
+        grad_times = soft_spike_backward(spike_times, start, width, grad_soft) if grad_soft is not None else None
+        grad_weight = None
+        if grad_stacked is not None:
+            grad_w, grad_beta_w = grad_stacked.chunk(2, dim=0)
+            grad_weight = reversal_weight_backward(weight, grad_beta_w, e_rev_pos, e_rev_neg).add_(grad_w)
+        return grad_times, grad_weight, None, None, None, None, None
+
+
+def dstd_layer_potential(
+    spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
+    e_rev_pos: float, e_rev_neg: float, leak: float,
+) -> torch.Tensor:  # fmt: skip
+    """DSTD's potential at the end of the grid ``start, width [K]`` of a dense (``weight [N_out, N_in]``,
+    ``spike_times [B, N_in]``) or stride-1 'same' convolutional layer (``[C_out, C_in, k, k]``,
+    ``[B, C_in, H, W]``): ``[B, N_out]`` or ``[B, C_out, H, W]`` (spec sections 1, 4), as one autograd node.
+    Not under autocast (see the module's docstring)."""
+    return _DstdLayerPotential.apply(spike_times, weight, start, width, float(e_rev_pos), float(e_rev_neg), float(leak))

@@ -1,0 +1,203 @@
+"""The potential after ``K`` intervals of constant coefficients, in closed form, with a hand-written backward.
+
+``v_end = Σ_k g_k Δ_k φ(x_k) E_k`` with ``x_k = f_k Δ_k`` and ``E_k = Π_{l>k} exp(-x_l)`` (spec ``MODEL.md``
+section 1, "One interval", unrolled). This is the hot path of every DSTD layer, so it is written for the
+number of passes over the ``[B, K, ...]`` tensors, the cost on a CPU, where each element-wise operation
+reads and writes the whole tensor:
+
+- ``exp(-x)`` and ``φ(x)`` come from one ``expm1`` (:func:`_decay_and_phi`): ``φ(x) = -expm1(-x) / x``
+  has no cancellation for any ``x`` (``expm1`` is exact to rounding near 0), so no series branch and no
+  ``torch.where`` are needed; ``x = 0`` is replaced by the smallest normal number, where the ratio is
+  exactly 1.
+- The forward never forms ``E``: ``v`` is accumulated by Horner's rule over the grid axis,
+  ``v <- v exp(-x_k) + c_k``, on ``[B, ...]`` slices (``K`` times smaller than the full tensor).
+- The backward forms ``E`` as a suffix product of ``exp(-x)`` (no flip, no ``cat``), works in place
+  on a few buffers, and writes the gradients of ``g`` and ``f`` straight into the halves of one
+  buffer when the coefficients come stacked from one product (:func:`stacked_end_potential`), so
+  autograd does not concatenate them again.
+
+Both functions are first-order differentiable (``once_differentiable``); the tests check them
+against ``gradcheck`` and autograd through the plain formula.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+# Below this x the derivative of φ is taken from its fourth-order series (error < x^5/840 < 4e-10):
+# the closed form (exp(-x) - φ(x)) / x cancels there.
+_DERIVATIVE_SERIES_LIMIT = 0.05
+
+
+def _scaled_exponent(f: torch.Tensor, width: torch.Tensor, leak: float, out: torch.Tensor | None) -> torch.Tensor:
+    """``x = (f + α) Δ`` into ``out`` (a new buffer for ``None``), with ``x = 0`` replaced by the smallest normal
+    number: a power of two, so that ``φ = -expm1(-x) / x`` is exactly 1 there (:func:`_decay_and_phi`)."""
+    x = torch.mul(f, width, out=out) if out is not None else f * width
+    if leak:
+        x.add_(width * leak)
+    return x.masked_fill_(x == 0, torch.finfo(x.dtype).tiny)
+
+
+def _decay_and_phi(
+    x: torch.Tensor, *, keep_x: bool, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``exp(-x)`` (into ``out``, else a new buffer) and ``φ(x) = (1 - exp(-x)) / x`` (in ``x``'s buffer unless
+    ``keep_x``) of a nonzero ``x`` (:func:`_scaled_exponent`), from one ``expm1``: no cancellation for any
+    ``x``, so no series branch and no ``torch.where``."""
+    decay = torch.neg(x, out=out) if out is not None else torch.neg(x)
+    decay.expm1_()  # exp(-x) - 1
+    phi_x = (torch.reciprocal(x) if keep_x else x.reciprocal_()).mul_(decay).neg_()
+    return decay.add_(1.0), phi_x
+
+
+def _phi_derivative_(x: torch.Tensor, phi_x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
+    """``φ'(x) = (exp(-x) - φ(x)) / x`` for ``x >= 0``, its series ``-1/2 + x/3 - x²/8 + x³/30 - x⁴/144``
+    below ``x = 0.05`` (the values of :func:`imcpnn.physics.neuron.phi_derivative`). Written into ``decay``;
+    ``x`` is clamped in place (both are spent)."""
+    small = x < _DERIVATIVE_SERIES_LIMIT
+    series = x.mul(-1.0 / 144.0).add_(1.0 / 30.0).mul_(x).add_(-1.0 / 8.0).mul_(x).add_(1.0 / 3.0).mul_(x)
+    closed = decay.sub_(phi_x).div_(x.clamp_(min=_DERIVATIVE_SERIES_LIMIT))
+    return torch.where(small, series.add_(-0.5), closed, out=closed)
+
+
+def _suffix_decay(decay: torch.Tensor) -> torch.Tensor:
+    """``E_k = Π_{l>k} exp(-x_l)`` along dim 1 (``E_{K-1} = 1``), from ``decay = exp(-x)``."""
+    suffix = torch.empty_like(decay)
+    last = decay.shape[1] - 1
+    suffix.select(1, last).fill_(1.0)
+    for k in range(last - 1, -1, -1):
+        torch.mul(suffix.select(1, k + 1), decay.select(1, k + 1), out=suffix.select(1, k))
+    return suffix
+
+
+def _accumulate(charge: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
+    """``Σ_k c_k Π_{l>k} d_l`` along dim 1 by Horner's rule: ``v <- v d_k + c_k``."""
+    potential = charge.select(1, 0).clone()
+    for k in range(1, charge.shape[1]):
+        potential.mul_(decay.select(1, k)).add_(charge.select(1, k))
+    return potential
+
+
+def end_potential_forward(f: torch.Tensor, g: torch.Tensor, width: torch.Tensor, leak: float) -> torch.Tensor:
+    """``v_end`` with two ``[B, K, ...]`` buffers."""
+    x = _scaled_exponent(f, width, leak, None)
+    decay, phi_x = _decay_and_phi(x, keep_x=False)  # φ takes x's buffer
+    return _accumulate(phi_x.mul_(g).mul_(width), decay)
+
+
+def end_potential_backward(
+    f: torch.Tensor, g: torch.Tensor, width: torch.Tensor, leak: float, grad_output: torch.Tensor,
+    grad_g: torch.Tensor | None, grad_f: torch.Tensor | None, want_width: bool,
+) -> torch.Tensor | None:  # fmt: skip
+    """Writes ``∂L/∂g`` into ``grad_g`` and ``∂L/∂f`` into ``grad_f`` (either may be ``None``); returns
+    ``∂L/∂Δ`` at the full shape when ``want_width``.
+
+    With ``c_k = g_k Δ_k φ_k``, ``P_k = Σ_{j<k} c_j E_j``: ``∂v/∂g_k = Δ_k φ_k E_k``,
+    ``∂v/∂x_k = g_k Δ_k φ'_k E_k - P_k``, ``∂v/∂f_k = Δ_k ∂v/∂x_k``, ``∂v/∂Δ_k = g_k φ_k E_k + f_k ∂v/∂x_k``
+    (``f`` with the leak). The output buffers double as work space: besides them, three ``[B, K, ...]``
+    buffers (``φ``, ``E``, ``φ'``'s series) and a mask are live at the peak.
+    """
+    grad_v = grad_output.unsqueeze(1)
+    need_x = grad_f is not None or want_width
+    x = _scaled_exponent(f, width, leak, grad_f)  # buffer 1: x, later P_k, at last ∂L/∂f
+    # buffer 2: exp(-x), later ∂v/∂x, at last ∂L/∂g; buffer 3: φ
+    decay, phi_x = _decay_and_phi(x, keep_x=need_x, out=grad_g)
+    suffix = _suffix_decay(decay)  # buffer 4: E_k, later c_k E_k
+    grad_x = _phi_derivative_(x, phi_x, decay) if need_x else None  # in buffer 2; x is spent
+    phi_decay = phi_x.mul_(suffix)  # φ_k E_k
+    grad_width = None
+    if grad_x is not None:
+        grad_x.mul_(suffix)
+        charge = torch.mul(g, width, out=suffix)  # g_k Δ_k
+        grad_x.mul_(charge)  # g Δ φ' E
+        prefix = torch.cumsum(charge.mul_(phi_decay), dim=1, out=x)  # Σ_{j<=k} c_j E_j
+        del charge, suffix
+        steps = grad_x.shape[1]
+        grad_x.narrow(1, 1, steps - 1).sub_(prefix.narrow(1, 0, steps - 1))  # - P_k
+        if want_width:
+            f_total = torch.add(f, leak) if leak else f
+            grad_width = (f_total * grad_x).add_(g * phi_decay).mul_(grad_v)
+        if grad_f is not None:
+            torch.mul(grad_x, width, out=grad_f).mul_(grad_v)
+    if grad_g is not None:
+        torch.mul(phi_decay, width, out=grad_g).mul_(grad_v)
+    return grad_width
+
+
+def _sum_to_shape(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.dim() - len(shape)
+    grad = grad.sum(dim=tuple(range(lead))) if lead > 0 else grad
+    dims = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(dim=dims, keepdim=True) if dims else grad
+
+
+class _EndPotential(torch.autograd.Function):
+    """:func:`end_potential`: saves only ``f, g, width``; the backward recomputes what it needs."""
+
+    @staticmethod
+    def forward(ctx, f: torch.Tensor, g: torch.Tensor, width: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(f, g, width)
+        return end_potential_forward(f, g, width, 0.0)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
+        f, g, width = ctx.saved_tensors
+        need_f, need_g, need_width = ctx.needs_input_grad
+        shape = torch.broadcast_shapes(f.shape, g.shape, width.shape)
+        grad_f = f.new_empty(shape) if need_f else None
+        grad_g = g.new_empty(shape) if need_g else None
+        grad_width = end_potential_backward(f, g, width, 0.0, grad_output, grad_g, grad_f, need_width)
+        return (
+            _sum_to_shape(grad_f, f.shape) if grad_f is not None else None,
+            _sum_to_shape(grad_g, g.shape) if grad_g is not None else None,
+            _sum_to_shape(grad_width, width.shape) if grad_width is not None else None,
+        )
+
+
+class _StackedEndPotential(torch.autograd.Function):
+    """:func:`stacked_end_potential`: saves the products; their gradient is one buffer, no ``cat``."""
+
+    @staticmethod
+    def forward(ctx, products: torch.Tensor, width: torch.Tensor, leak: float, dim: int) -> torch.Tensor:  # type: ignore[override]
+        g, f = products.chunk(2, dim=dim)
+        ctx.save_for_backward(products, width)
+        ctx.leak, ctx.dim = leak, dim
+        return end_potential_forward(f, g, width, leak)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
+        products, width = ctx.saved_tensors
+        g, f = products.chunk(2, dim=ctx.dim)
+        grads = torch.empty_like(products)
+        grad_g, grad_f = grads.chunk(2, dim=ctx.dim)
+        end_potential_backward(f, g, width, ctx.leak, grad_output, grad_g, grad_f, want_width=False)
+        return grads, None, None, None
+
+
+def end_potential(f: torch.Tensor, g: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """Potential after the last of ``K`` intervals, starting from ``v = 0``.
+
+    The one-interval step (spec section 1) unrolled in closed form:
+    ``v_end = Σ_k g_k Δ_k φ(f_k Δ_k) exp(-Σ_{l>k} f_l Δ_l)``, evaluated as a product of decays
+    (never ``exp(+Σ f Δ)``, so nothing overflows) with no Python loop over the batch. ``f >= 0, g``:
+    ``[B, K, ...]``; ``width`` broadcastable to them (differentiable: the exact solver's widths depend
+    on the spike times). Returns ``[B, ...]``. Autograd keeps only ``f``, ``g`` and ``width``.
+    """
+    width = torch.as_tensor(width, dtype=f.dtype, device=f.device)
+    return _EndPotential.apply(f, g, width)
+
+
+def stacked_end_potential(products: torch.Tensor, width: torch.Tensor, leak: float, dim: int) -> torch.Tensor:
+    """:func:`end_potential` of DSTD's one product on the stacked weights ``[w; βw]`` (spec section 4).
+
+    ``products``: ``[B, K, 2 N, ...]`` with ``g̃ = w S`` in the first half of ``dim`` and ``βw S`` in the
+    second, so ``f = leak + βw S``; ``width``: the grid's ``[1, K, 1, ...]`` (constant: no gradient).
+    Returns ``[B, N, ...]``. The backward writes the gradient of both halves into one buffer.
+    """
+    return _StackedEndPotential.apply(products, width, float(leak), dim)
