@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -132,6 +133,41 @@ def test_a_case_runs_in_its_own_process_and_a_failure_is_recorded():
     assert record.peak_reset and record.peak_bytes is not None and record.intervals == 3
     failed = run_network_case(NetworkCase(TINY, arch, "nope", 2), settings)
     assert failed.status == "failed" and "unknown case 'nope'" in failed.reason
+
+
+def test_time_and_memory_come_from_two_processes_and_only_the_memory_one_fixes_the_mmap_threshold(monkeypatch):
+    """The timed process keeps the allocator a training run has; the peak comes from a second process that
+    runs one step with glibc's fixed mmap threshold."""
+    from imcpnn.benchmarks import network
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    seen = []
+    real_run = network.subprocess.run
+
+    def spy(command, **kwargs):
+        payload = json.loads(command[-1])
+        seen.append((payload["memory_only"], kwargs["env"].get("MALLOC_MMAP_THRESHOLD_")))
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(network.subprocess, "run", spy)
+    settings = NetworkBenchSettings(networks=(TINY,), batch=2, steps=(2,), repeats=2, warmup=1, threads=1)
+    record = run_network_case(NetworkCase(TINY, resolve_network(TINY), "dstd", 2), settings)
+    assert record.ok, record.reason
+    assert seen == [(False, None), (True, str(network.MMAP_THRESHOLD_BYTES))]
+    assert record.repeats == 2 and record.peak_bytes is not None
+
+
+def test_precision_bf16_runs_the_steps_under_autocast_and_tf32_is_refused_on_cpu():
+    settings = NetworkBenchSettings(
+        networks=(TINY,), batch=2, steps=(2,), repeats=1, warmup=0, threads=1, isolate=False, precision="bf16"
+    )
+    result = run_network_benchmark(settings, progress=None)
+    assert all(record.ok for record in result.cases)
+    assert result.to_dict()["settings"]["precision"] == "bf16"
+    with pytest.raises(ValueError, match="tf32"):
+        run_network_benchmark(replace(settings, precision="tf32"), progress=None)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        NetworkBenchSettings(networks=(TINY,), precision="fp8")
 
 
 def test_presets_resolve_to_the_paper_networks():

@@ -121,3 +121,13 @@ def test_reversal_weight_backward_is_autograd_through_the_clamps():
     upstream = torch.tensor([0.5, -1.0, 2.0, 1.5, -0.7], dtype=torch.float64)
     (reference,) = torch.autograd.grad((reversal_weight(weight, 2.0, -1.5) * upstream).sum(), weight)
     torch.testing.assert_close(reversal_weight_backward(weight.detach(), upstream, 2.0, -1.5), reference)
+
+
+def test_a_silent_interval_makes_no_subnormal_numbers():
+    """x = 0 (no input on yet) is offset to 2^-100, not to float32's smallest normal number, whose products
+    with the series' coefficients would be subnormal (about 100 times slower arithmetic on x86)."""
+    from imcpnn.physics.end_potential import _scaled_exponent
+
+    x = _scaled_exponent(torch.zeros(4), torch.tensor(0.25), 0.0, None)
+    assert bool((x * (1.0 / 144.0) >= torch.finfo(torch.float32).tiny).all())
+    assert torch.equal(-torch.expm1(-x) / x, torch.ones(4))  # φ(0) = 1 exactly

@@ -137,3 +137,23 @@ def test_silent_surrogate_needs_the_layers_and_a_valid_slope():
     for bad in (-1.0, math.inf, math.nan, True):
         with pytest.raises(ValueError, match="silent_surrogate must be"):
             LossSettings(silent_surrogate=bad)
+
+
+def test_the_ttfs_cnn_preset_keeps_the_firing_regulariser_a_nudge():
+    """Q sums over every neuron, so a conv network's is thousands of times an MLP's: with the family's γ2 the
+    TTFS CNN's -γ2 Q outweighed its cross-entropy from the first step and training collapsed. The Fashion-MNIST
+    preset's γ2 keeps it far below the cross-entropy at initialisation (ln 10 = 2.3 for 10 classes)."""
+    from imcpnn.families import get_family
+    from imcpnn.training import TrainConfig
+    from imcpnn.training.losses import firing_regulariser
+    from imcpnn.training.trainer import build_model, forward_layers
+
+    config = TrainConfig.from_flags(dataset="fashion-mnist", model="ttfs", steps=4, data_dir="unused")
+    torch.manual_seed(0)
+    model = build_model(config)
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    _, layer_io = forward_layers(model, 1.0 - images)
+    with torch.no_grad():
+        q = float(firing_regulariser(layer_io))
+    assert config.loss.gamma_q * q < 0.05
+    assert get_family("ttfs").defaults.gamma_q * q > 1.0  # the family default: as large as the cross-entropy

@@ -5,8 +5,9 @@ Per network: the ANN, then for every ``M`` the DSTD step and the bound (:mod:`.n
 case in a fresh Python process (``python -m imcpnn.benchmarks.network CASE_JSON``, which prints
 ``RESULT {record}``) so that its peak memory is its own, measured as :class:`~.measure.PeakMemory` does
 for the layer benchmark (CPU: resident-set high-water mark above the resident set after the warm-up
-steps, with glibc's fixed mmap threshold; CUDA: ``max_memory_allocated`` above the allocated memory
-then). A case runs ``warmup`` untimed steps, then ``repeats`` timed ones (synchronised on CUDA). The
+steps, with glibc's fixed mmap threshold, in a second process: see :func:`run_network_case`; CUDA:
+``max_memory_allocated`` above the allocated memory then). ``precision`` runs every step as the trainer's
+``--precision`` does. A case runs ``warmup`` untimed steps, then ``repeats`` timed ones (synchronised on CUDA). The
 summary's ``dstd_over_bound`` and ``dstd_over_ann`` are DSTD's fastest step over the bound's and the
 ANN's at ``M = 4`` (or the first ``M`` measured when 4 is not), as the layer benchmark's
 ``dstd_over_bound`` is. See ``docs/benchmarks.md``.
@@ -28,6 +29,7 @@ import torch
 
 from ..atomic import write_json
 from ..outdir import check_output_file
+from ..training.precision import check_precision, matmul_precision
 from .measure import MMAP_THRESHOLD_BYTES, PeakMemory, _synchronize
 from .network_records import (
     NetworkBenchResult,
@@ -72,28 +74,32 @@ def network_cases(settings: NetworkBenchSettings) -> list[NetworkCase]:
     return cases
 
 
-def measure_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> NetworkCaseRecord:
-    """Time and peak memory of one case (in a fresh process; see :func:`run_network_case`)."""
+def measure_network_case(
+    case: NetworkCase, settings: NetworkBenchSettings, *, memory_only: bool = False
+) -> NetworkCaseRecord:
+    """Time and peak memory of one case (in fresh processes; see :func:`run_network_case`). With
+    ``memory_only``, one step after the warm-up: its peak is the figure, its time is not."""
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
     device = torch.device(settings.device)
     step, parameters = build_step(
         case.case, case.arch, case.steps, batch=settings.batch, e_rev=settings.e_rev,
-        spike_noise=settings.spike_noise, lr=settings.lr, device=device,
+        spike_noise=settings.spike_noise, lr=settings.lr, device=device, precision=settings.precision,
     )  # fmt: skip
-    for _ in range(settings.warmup):
-        step()
-    _synchronize(settings.device)
-    memory = PeakMemory(settings.device)
-    seconds = []
-    for _ in range(settings.repeats):
+    with matmul_precision(settings.precision, device):
+        for _ in range(settings.warmup):
+            step()
         _synchronize(settings.device)
-        start = time.perf_counter()
-        step()
-        _synchronize(settings.device)
-        seconds.append(time.perf_counter() - start)
-    peak = memory.peak_bytes()
+        memory = PeakMemory(settings.device)
+        seconds = []
+        for _ in range(1 if memory_only else settings.repeats):
+            _synchronize(settings.device)
+            start = time.perf_counter()
+            step()
+            _synchronize(settings.device)
+            seconds.append(time.perf_counter() - start)
+        peak = memory.peak_bytes()
     median = sorted(seconds)[len(seconds) // 2]
     return NetworkCaseRecord(
         network=case.network, arch=case.arch, case=case.case, steps=case.steps,
@@ -104,16 +110,14 @@ def measure_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> N
     )  # fmt: skip
 
 
-def run_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> NetworkCaseRecord:
-    """:func:`measure_network_case` in a fresh Python process (``settings.isolate``) or in this one.
-
-    A case whose process fails, runs out of memory or time gives a ``"failed"`` record with the reason.
-    """
-    if not settings.isolate:
-        return measure_network_case(case, settings)
-    payload = json.dumps({"case": case.to_dict(), "settings": settings.to_dict()})
+def _run_child(
+    case: NetworkCase, settings: NetworkBenchSettings, *, memory_only: bool
+) -> NetworkCaseRecord:  # fmt: skip
+    """One process of :func:`run_network_case`: it prints ``RESULT {record}``."""
+    payload = json.dumps({"case": case.to_dict(), "settings": settings.to_dict(), "memory_only": memory_only})
     env = dict(os.environ)
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD_BYTES))  # as the layer benchmark's children
+    if memory_only:  # the resident set follows the live tensors (as the layer benchmark's children)
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD_BYTES))
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else src
     try:
@@ -127,6 +131,27 @@ def run_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> Netwo
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     reason = f"exit status {proc.returncode}" + (" (killed: out of memory?)" if proc.returncode in (-9, 137) else "")
     return NetworkCaseRecord.failed(case, reason + (": " + " | ".join(tail) if tail else ""))
+
+
+def run_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> NetworkCaseRecord:
+    """:func:`measure_network_case` in fresh Python processes (``settings.isolate``) or in this one.
+
+    Isolated, a case runs twice: once for its time, with the C library's allocator as a training run has
+    it, and once more, for one step, for its peak memory. The peak needs glibc's fixed mmap threshold (so
+    that the resident set follows the live tensors), and under that threshold every large allocation is
+    fresh, page-faulted memory: it made DSTD's VGG7 step (batch 8, ``M = 4``) 1.7x slower here, the bound's
+    1.3x, so timing with it would misstate both the time and ``dstd_over_bound``. A case whose process
+    fails, runs out of memory or time gives a ``"failed"`` record with the reason.
+    """
+    if not settings.isolate:
+        return measure_network_case(case, settings)
+    timed = _run_child(case, settings, memory_only=False)
+    if not timed.ok:
+        return timed
+    measured = _run_child(case, settings, memory_only=True)
+    if not measured.ok:
+        return measured
+    return replace(timed, peak_bytes=measured.peak_bytes, peak_reset=measured.peak_reset)
 
 
 def summarise_network(
@@ -167,6 +192,7 @@ def run_network_benchmark(
     """Run every case of :func:`network_cases` and return the result; with ``json_path`` (which must not
     exist) it is written atomically, as strict JSON, after every case."""
     cases = network_cases(settings)  # unknown names fail here, before anything runs
+    check_precision(settings.precision, torch.device(settings.device))
     if json_path is not None:
         json_path = check_new_json_file(json_path)
     say = progress or (lambda _line: None)
@@ -230,7 +256,9 @@ def child_main(argv: Sequence[str]) -> int:
     """The case's process: measure ``argv[0]`` (JSON) and print ``RESULT {record}``."""
     payload = json.loads(argv[0])
     settings = replace(NetworkBenchSettings.from_dict(payload["settings"]), isolate=False)
-    record = measure_network_case(NetworkCase(**payload["case"]), settings)
+    record = measure_network_case(
+        NetworkCase(**payload["case"]), settings, memory_only=bool(payload.get("memory_only", False))
+    )
     print("RESULT " + json.dumps(record.to_dict()), flush=True)
     return 0
 

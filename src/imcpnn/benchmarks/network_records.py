@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..training.precision import check_precision_name
 from .records import Status
 from .report import MachineDescription
 
@@ -30,8 +31,10 @@ class NetworkBenchSettings:
         e_rev, spike_noise, lr: ``|E±|``, the spike-time noise σ and Adam's learning rate of the steps.
         seed: torch's seed in every case.
         case_timeout: seconds before a case's process is killed.
-        isolate: each case in a fresh process (``False``: in this one; its peak then includes what
+        isolate: each case in fresh processes (``False``: in this one; its peak then includes what
             earlier cases left behind).
+        precision: the steps' arithmetic, as ``imcpnn train --precision`` (:mod:`imcpnn.training.precision`):
+            ``fp32``, ``bf16`` (forward and loss under autocast) or ``tf32`` (CUDA only).
     """
 
     networks: tuple[str, ...] = ("vgg7",)
@@ -47,8 +50,10 @@ class NetworkBenchSettings:
     seed: int = 0
     case_timeout: float = 3600.0
     isolate: bool = True
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
+        check_precision_name(self.precision)
         networks = tuple(dict.fromkeys(self.networks))  # in order, each once
         if not networks:
             raise ValueError("networks: give at least one network name or architecture string")
@@ -111,7 +116,9 @@ class NetworkCaseRecord:
         batch, repeats, warmup: the steps run.
         step_seconds_median, step_seconds_min: over the timed steps.
         images_per_second: ``batch / step_seconds_median``.
-        peak_bytes: peak memory of the timed steps above the memory after the warm-up.
+        peak_bytes: peak memory of a training step above the memory after the warm-up, measured in a
+            process of its own (CPU: with glibc's fixed mmap threshold, which the timing process does not
+            have; see :mod:`imcpnn.benchmarks.network`).
         parameters: the trained (``dstd``, ``ann``) or stacked (``bound``) weights' element count.
         device, threads, load_average, peak_reset: the conditions (``peak_reset``: the CPU high-water
             mark could be reset; else ``ru_maxrss``).

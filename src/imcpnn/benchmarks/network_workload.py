@@ -28,6 +28,7 @@ from ..experiments.presets import CPU_CNN, VGG7
 from ..layers import MinPool2d, SpikingConv2d, SpikingLinear, SpikingNetwork, build_network
 from ..training import TrainConfig
 from ..training.losses import SpikeTimeLoss
+from ..training.precision import step_autocast
 
 #: The named networks: the paper's CIFAR-10 VGG7, its Fashion-MNIST MLP and this project's CPU CNN.
 NETWORK_PRESETS: dict[str, str] = {
@@ -115,6 +116,8 @@ class BoundChain(nn.Module):
     ``[B, K, ...]`` with a stacked weight ``[2 N_out, ...]`` (the shapes :func:`~imcpnn.physics.dstd.dense_coefficients`
     and :func:`~imcpnn.physics.dstd.conv_coefficients` multiply in training).
 
+    Convolutions run in channels_last (NHWC), the layout DSTD's products use
+    (:func:`~imcpnn.physics.dstd.conv_products`): the bound is the fastest form of the same products.
     Consecutive products are joined by views: the first ``N_out`` outputs (channels) of a product feed
     the next one, a pooling takes every ``k``-th row and column, a dense layer after a convolution
     flattens. Input: the first layer's soft spikes ``[B, K, *input_shape]``; output: the last product.
@@ -143,8 +146,9 @@ class BoundChain(nn.Module):
         for kind, index in self.plan:
             if kind == "conv":
                 weight = self.weights[index]
-                folded = h.reshape(batch * intervals, *h.shape[2:])
-                out = F.conv2d(folded, weight, padding=weight.shape[-1] // 2)
+                folded = h.reshape(batch * intervals, *h.shape[2:]).contiguous(memory_format=torch.channels_last)
+                nhwc_weight = weight.contiguous(memory_format=torch.channels_last)
+                out = F.conv2d(folded, nhwc_weight, padding=weight.shape[-1] // 2)
                 h = out.view(batch, intervals, *out.shape[1:]).narrow(2, 0, weight.shape[0] // 2)
             elif kind == "dense":
                 weight = self.weights[index]
@@ -165,15 +169,19 @@ def _random_batch(
     return times, torch.randint(0, classes, (batch,), device=device)
 
 
-def _optimised_step(model: nn.Module, config: TrainConfig, batch: int, device: torch.device) -> Step:
-    """The trainer's step on one fixed batch: the loss of the output times, backward, Adam."""
+def _optimised_step(
+    model: nn.Module, config: TrainConfig, batch: int, device: torch.device, precision: str
+) -> Step:  # fmt: skip
+    """The trainer's step on one fixed batch: the loss of the output times (under ``precision``'s autocast,
+    as :func:`imcpnn.training.trainer.train_one_epoch`), backward, Adam."""
     classes = model.output_shape[0]
     times, labels = _random_batch(tuple(model.input_shape), classes, batch, device)
     loss_fn = SpikeTimeLoss(config.loss, window=config.time_window, num_classes=classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optimiser.lr)
 
     def step() -> None:
-        loss = loss_fn(model(times), labels)
+        with step_autocast(precision, device):
+            loss = loss_fn(model(times), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -183,7 +191,7 @@ def _optimised_step(model: nn.Module, config: TrainConfig, batch: int, device: t
 
 def build_step(
     case: str, arch: str, steps: int | None, *, batch: int, e_rev: float, spike_noise: float, lr: float,
-    device: torch.device,
+    device: torch.device, precision: str = "fp32",
 ) -> tuple[Step, int]:  # fmt: skip
     """One training step of ``case`` (``"dstd"``, ``"ann"`` or ``"bound"``) on ``arch``, ready to call
     repeatedly, and the element count of its weights; ``steps`` is DSTD's ``M`` (the bound's too:
@@ -194,14 +202,16 @@ def build_step(
     network = build_network(arch, config.neuron).to(device).train()
     if case != "bound":
         model: nn.Module = network if case == "dstd" else IdealAnn(network).to(device).train()
-        return _optimised_step(model, config, batch, device), _count(model)
+        return _optimised_step(model, config, batch, device, precision), _count(model)
     chain = BoundChain(network).to(device)
     soft_spikes = torch.rand(batch, intervals_for(config.neuron.steps), *network.input_shape, device=device)
 
     def bound_step() -> None:
         for weight in chain.weights:
             weight.grad = None
-        chain(soft_spikes).sum().backward()
+        with step_autocast(precision, device):
+            total = chain(soft_spikes).float().sum()
+        total.backward()
 
     return bound_step, _count(chain)
 

@@ -66,12 +66,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     network.add_argument("--steps", nargs="+", type=int, default=None, metavar="M", help="DSTD's M values (2 4 10)")
     network.add_argument("--repeats", type=int, default=None, help="timed steps per case (10)")
     network.add_argument("--warmup", type=int, default=None, help="untimed steps before them (2)")
+    network.add_argument(
+        "--precision",
+        choices=("fp32", "tf32", "bf16"),
+        default=None,
+        help="the steps' arithmetic, as imcpnn train --precision: fp32 (default), bf16 (autocast) or tf32 (CUDA)",
+    )
+    peer = parser.add_argument_group("peer benchmark (--peer)")
+    peer.add_argument(
+        "--peer",
+        choices=PEERS,
+        default=None,
+        help="DSTD (M = 10) against a peer library's neuron at the time step of equal end-potential error (found "
+        "by a sweep): norse (its conductance-based LIF, coba_lif), RC-Spike, forward + backward; takes --n-in (one "
+        "value), --samples, --batch, --threads, --device, --json",
+    )
     parser.set_defaults(func=run)
 
 
 #: Options of the layer benchmark that the network benchmark does not take, and the reverse.
 _LAYER_ONLY = ("quick", "n_in", "samples", "max_case_seconds", "no_ode", "no_errors", "errors_only")
-_NETWORK_ONLY = ("steps", "repeats", "warmup")
+_NETWORK_ONLY = ("steps", "repeats", "warmup", "precision")
+#: Peer libraries of ``--peer``; the options the peer benchmark does not take.
+PEERS = ("norse",)
+_NOT_PEER = ("quick", "no_ode", "no_errors", "errors_only", "network", *_NETWORK_ONLY)
 
 
 def _flag(name: str) -> str:
@@ -91,7 +109,7 @@ def run_networks(args: argparse.Namespace) -> int:
             raise ValueError(f"{_flag(name)} must be an integer >= {low}; got {value}")
     if args.steps is not None and min(args.steps) < 1:
         raise ValueError(f"--steps: every DSTD M must be an integer >= 1; got {' '.join(map(str, args.steps))}")
-    changes = {name: getattr(args, name) for name in ("batch", "steps", "repeats", "warmup", "threads")}
+    changes = {name: getattr(args, name) for name in ("batch", "steps", "repeats", "warmup", "threads", "precision")}
     changes = {name: tuple(value) if name == "steps" else value for name, value in changes.items() if value is not None}
     settings = NetworkBenchSettings(networks=tuple(args.network), device=args.device, **changes)
     if args.device.startswith("cuda"):
@@ -110,7 +128,51 @@ def run_networks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_peer(args: argparse.Namespace) -> int:
+    """``--peer norse``: DSTD against Norse's ``coba_lif`` at equal error (:mod:`..benchmarks.peer_norse_compare`)."""
+    from dataclasses import replace
+
+    from ..benchmarks.peer_norse_compare import NorsePeerSettings, format_peer_table, run_norse_peer
+    from ..benchmarks.settings import BenchSettings
+
+    given = [_flag(name) for name in _NOT_PEER if getattr(args, name) not in (None, False)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: options of the layer or network benchmark, not of --peer")
+    for name in ("samples", "batch", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a positive integer; got {value}")
+    if args.max_case_seconds is not None and not args.max_case_seconds > 0:
+        raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
+    if args.n_in is not None and len(args.n_in) != 1:
+        raise ValueError(f"--peer takes one --n-in value; got {','.join(map(str, args.n_in))}")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: CUDA is not available in this torch build or machine")
+    if args.json is not None:
+        from ..outdir import check_output_file
+
+        check_output_file(args.json)
+    changes = {name: getattr(args, name) for name in ("samples", "batch", "threads", "max_case_seconds")}
+    bench = replace(BenchSettings(device=args.device), **{k: v for k, v in changes.items() if v is not None})
+    settings = NorsePeerSettings(bench=bench, n_in=args.n_in[0] if args.n_in else NorsePeerSettings.n_in)
+    record = run_norse_peer(settings)
+    print()
+    print(format_peer_table(record))
+    if args.json is not None:
+        from ..atomic import write_json
+
+        write_json(args.json, record.to_dict())
+        print(f"written: {args.json}")
+    failed = [case for case in (record.norse_case, record.dstd_case) if not case.ok]
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.peer is not None:
+        return run_peer(args)
     if args.network is not None:
         return run_networks(args)
     given = [_flag(name) for name in _NETWORK_ONLY if getattr(args, name) is not None]

@@ -81,6 +81,8 @@ class _DstdLayerPotential(torch.autograd.Function):
         del products, g, f, grad_g, grad_f
         soft_spikes = soft_spike_values(spike_times, start, width)
         stacked = torch.cat([weight, reversal_weight(weight, e_rev_pos, e_rev_neg)], dim=0)
+        if weight.dim() == 4:
+            stacked = stacked.contiguous(memory_format=torch.channels_last)  # as in the forward (conv_products)
         grad_soft = grad_stacked = None
         if weight.dim() == 2:
             if need_times:
@@ -88,14 +90,16 @@ class _DstdLayerPotential(torch.autograd.Function):
             if need_weight:
                 grad_stacked = torch.matmul(grads.flatten(0, 1).t(), soft_spikes.flatten(0, 1))
         else:
-            folded = soft_spikes.flatten(0, 1)
+            folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
             grad_folded, grad_stacked, _ = torch.ops.aten.convolution_backward(
                 grads.flatten(0, 1), folded, stacked, None, [1, 1], [weight.shape[-1] // 2] * 2, [1, 1], False,
                 [0, 0], 1, [need_times, need_weight, False],
             )  # fmt: skip
-            grad_soft = grad_folded.view_as(soft_spikes) if need_times else None
+            grad_soft = grad_folded.view(soft_spikes.shape) if need_times else None
         del grads, soft_spikes, stacked
-        grad_times = soft_spike_backward(spike_times, start, width, grad_soft) if grad_soft is not None else None
+        grad_times = None
+        if grad_soft is not None:
+            grad_times = soft_spike_backward(spike_times, start, width, grad_soft, overwrite=True)
         grad_weight = None
         if grad_stacked is not None:
             grad_w, grad_beta_w = grad_stacked.chunk(2, dim=0)
