@@ -116,7 +116,7 @@ def test_soft_spike_node_and_stacked_end_potential_match_autograd():
     )
 
 
-def test_reversal_weight_backward_is_autograd_through_the_clamps():
+def test_reversal_weight_backward_is_autograd_through_reversal_weight():
     weight = torch.tensor([-1.0, -0.2, 0.0, 0.3, 2.0], dtype=torch.float64, requires_grad=True)
     upstream = torch.tensor([0.5, -1.0, 2.0, 1.5, -0.7], dtype=torch.float64)
     (reference,) = torch.autograd.grad((reversal_weight(weight, 2.0, -1.5) * upstream).sum(), weight)

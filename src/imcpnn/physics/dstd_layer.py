@@ -20,18 +20,16 @@ from torch.autograd.function import once_differentiable
 
 from .dstd import conv_products, dense_products, soft_spike_backward, soft_spike_grid_shape, soft_spike_values
 from .end_potential import end_potential_backward, end_potential_forward
-from .neuron import reversal_weight
+from .neuron import reversal_slope, reversal_weight
 
 
 def reversal_weight_backward(
-    weight: torch.Tensor, grad: torch.Tensor, e_rev_pos: float, e_rev_neg: float
-) -> torch.Tensor:
-    """``∂L/∂w`` through ``βw`` (:func:`~imcpnn.physics.neuron.reversal_weight`, spec section 1) from
-    ``grad = ∂L/∂(βw)``: ``1/E+`` where ``w >= 0``, ``1/E-`` where ``w <= 0`` (both at ``w = 0``, as
-    autograd through the two clamps gives)."""
-    slope = (weight >= 0).to(grad.dtype).mul_(1.0 / e_rev_pos)
-    slope.add_((weight <= 0).to(grad.dtype), alpha=1.0 / e_rev_neg)
-    return slope.mul_(grad)
+    weight: torch.Tensor, grad: torch.Tensor, e_rev_pos: float, e_rev_neg: float, *, overwrite: bool = False
+) -> torch.Tensor:  # fmt: skip
+    """``∂L/∂w = β ∂L/∂(βw)`` through :func:`~imcpnn.physics.neuron.reversal_weight` (spec section 1), from
+    ``grad = ∂L/∂(βw)``. ``overwrite``: the result may take ``grad``'s buffer."""
+    slope = reversal_slope(weight, e_rev_pos, e_rev_neg)
+    return grad.mul_(slope) if overwrite else slope.mul_(grad)
 
 
 def _products(
@@ -42,6 +40,30 @@ def _products(
     soft_spikes = soft_spike_values(spike_times, start, width)
     beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
     return (dense_products if weight.dim() == 2 else conv_products)(soft_spikes, weight, beta_weight)
+
+
+def _dense_product_backward(
+    spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
+    grad_g: torch.Tensor, grad_f: torch.Tensor, e_rev_pos: float, e_rev_neg: float, need_times: bool,
+    need_weight: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
+    """The dense product's backward from ``∂L/∂g̃, ∂L/∂f̃ [B, K, N_out]``, in the order that keeps the fewest
+    ``[B, K, ...]`` tensors alive: the input gradient first (two products, on ``w`` and on ``βw``: no
+    stacked weight), then the soft spikes recomputed for the weight gradient."""
+    grad_times = grad_weight = None
+    if need_times:
+        grad_soft = torch.matmul(grad_g, weight)  # [B, K, N_in]
+        beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
+        grad_soft.view(-1, weight.shape[1]).addmm_(grad_f.flatten(0, 1), beta_weight)
+        del beta_weight
+        grad_times = soft_spike_backward(spike_times, start, width, grad_soft)
+        del grad_soft
+    if need_weight:
+        soft_spikes = soft_spike_values(spike_times, start, width).flatten(0, 1)
+        grad_beta_w = torch.matmul(grad_f.flatten(0, 1).t(), soft_spikes)
+        grad_weight = reversal_weight_backward(weight, grad_beta_w, e_rev_pos, e_rev_neg, overwrite=True)
+        grad_weight.addmm_(grad_g.flatten(0, 1).t(), soft_spikes)
+    return grad_times, grad_weight
 
 
 class _DstdLayerPotential(torch.autograd.Function):
@@ -78,30 +100,27 @@ class _DstdLayerPotential(torch.autograd.Function):
         grad_g, grad_f = grads.chunk(2, dim=2)
         g, f = products.chunk(2, dim=2)
         end_potential_backward(f, g, width.view(grid_shape), leak, grad_output, grad_g, grad_f, want_width=False)
-        del products, g, f, grad_g, grad_f
+        del products, g, f
+        if weight.dim() == 2:
+            grad_times, grad_weight = _dense_product_backward(
+                spike_times, weight, start, width, grad_g, grad_f, e_rev_pos, e_rev_neg, need_times, need_weight
+            )
+            return grad_times, grad_weight, None, None, None, None, None
+        del grad_g, grad_f
         soft_spikes = soft_spike_values(spike_times, start, width)
         stacked = torch.cat([weight, reversal_weight(weight, e_rev_pos, e_rev_neg)], dim=0)
-        if weight.dim() == 4:
-            stacked = stacked.contiguous(memory_format=torch.channels_last)  # as in the forward (conv_products)
-        grad_soft = grad_stacked = None
-        if weight.dim() == 2:
-            if need_times:
-                grad_soft = torch.matmul(grads, stacked)  # [B, K, N_in]
-            if need_weight:
-                grad_stacked = torch.matmul(grads.flatten(0, 1).t(), soft_spikes.flatten(0, 1))
-        else:
-            folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
-            grad_folded, grad_stacked, _ = torch.ops.aten.convolution_backward(
-                grads.flatten(0, 1), folded, stacked, None, [1, 1], [weight.shape[-1] // 2] * 2, [1, 1], False,
-                [0, 0], 1, [need_times, need_weight, False],
-            )  # fmt: skip
-            grad_soft = grad_folded.view(soft_spikes.shape) if need_times else None
-        del grads, soft_spikes, stacked
-        grad_times = None
-        if grad_soft is not None:
+        stacked = stacked.contiguous(memory_format=torch.channels_last)  # as in the forward (conv_products)
+        folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+        grad_folded, grad_stacked, _ = torch.ops.aten.convolution_backward(
+            grads.flatten(0, 1), folded, stacked, None, [1, 1], [weight.shape[-1] // 2] * 2, [1, 1], False,
+            [0, 0], 1, [need_times, need_weight, False],
+        )  # fmt: skip
+        del grads, folded, stacked
+        grad_times = grad_weight = None
+        if need_times:
+            grad_soft = grad_folded.view(soft_spikes.shape)
             grad_times = soft_spike_backward(spike_times, start, width, grad_soft, overwrite=True)
-        grad_weight = None
-        if grad_stacked is not None:
+        if need_weight:
             grad_w, grad_beta_w = grad_stacked.chunk(2, dim=0)
             grad_weight = reversal_weight_backward(weight, grad_beta_w, e_rev_pos, e_rev_neg).add_(grad_w)
         return grad_times, grad_weight, None, None, None, None, None

@@ -54,24 +54,28 @@ def _decay_and_phi(
     return decay.add_(1.0), phi_x
 
 
-def _phi_derivative_(x: torch.Tensor, phi_x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
-    """``φ'(x) = (exp(-x) - φ(x)) / x`` for ``x >= 0``, its series ``-1/2 + x/3 - x²/8 + x³/30 - x⁴/144``
-    below ``x = 0.05`` (the values of :func:`imcpnn.physics.neuron.phi_derivative`). Written into ``decay``;
-    ``x`` is clamped in place (both are spent)."""
+def _phi_derivative_(x: torch.Tensor, phi_x: torch.Tensor) -> torch.Tensor:
+    """``φ'(x)`` for ``x >= 0``, written into ``x``'s buffer (``x`` is spent): ``(1 - φ(x)) / x - φ(x)`` (which is
+    ``(exp(-x) - φ(x)) / x``, as ``exp(-x) = 1 - x φ(x)``), and its series ``-1/2 + x/3 - x²/8 + x³/30 - x⁴/144``
+    below ``x = 0.05`` (the values of :func:`imcpnn.physics.neuron.phi_derivative`). Needing no ``exp(-x)``, it
+    lets the backward turn that buffer into the decay products first. Relative error about ``eps / x`` near
+    the series' limit (as the other closed form) and ``eps x`` for large ``x``, where ``φ'`` is ``-1/x²``."""
     small = x < _DERIVATIVE_SERIES_LIMIT
     series = x.mul(-1.0 / 144.0).add_(1.0 / 30.0).mul_(x).add_(-1.0 / 8.0).mul_(x).add_(1.0 / 3.0).mul_(x)
-    closed = decay.sub_(phi_x).div_(x.clamp_(min=_DERIVATIVE_SERIES_LIMIT))
+    inverse = x.clamp_(min=_DERIVATIVE_SERIES_LIMIT).reciprocal_()  # 1 / max(x, 0.05)
+    closed = inverse.addcmul_(phi_x, inverse, value=-1.0).sub_(phi_x)  # (1 - φ) / x - φ
     return torch.where(small, series.add_(-0.5), closed, out=closed)
 
 
-def _suffix_decay(decay: torch.Tensor) -> torch.Tensor:
-    """``E_k = Π_{l>k} exp(-x_l)`` along dim 1 (``E_{K-1} = 1``), from ``decay = exp(-x)``."""
-    suffix = torch.empty_like(decay)
-    last = decay.shape[1] - 1
-    suffix.select(1, last).fill_(1.0)
-    for k in range(last - 1, -1, -1):
-        torch.mul(suffix.select(1, k + 1), decay.select(1, k + 1), out=suffix.select(1, k))
-    return suffix
+def _suffix_decay_(decay: torch.Tensor) -> torch.Tensor:
+    """``decay = exp(-x)`` turned, in place, into ``E_k = Π_{l>k} exp(-x_l)`` along dim 1 (``E_{K-1} = 1``)."""
+    running = torch.ones_like(decay.select(1, 0))
+    for k in range(decay.shape[1] - 1, -1, -1):
+        slot = decay.select(1, k)
+        current = slot.clone()
+        slot.copy_(running)
+        running.mul_(current)
+    return decay
 
 
 def _accumulate(charge: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
@@ -98,31 +102,32 @@ def end_potential_backward(
 
     With ``c_k = g_k Δ_k φ_k``, ``P_k = Σ_{j<k} c_j E_j``: ``∂v/∂g_k = Δ_k φ_k E_k``,
     ``∂v/∂x_k = g_k Δ_k φ'_k E_k - P_k``, ``∂v/∂f_k = Δ_k ∂v/∂x_k``, ``∂v/∂Δ_k = g_k φ_k E_k + f_k ∂v/∂x_k``
-    (``f`` with the leak). The output buffers double as work space: besides them, three ``[B, K, ...]``
-    buffers (``φ``, ``E``, ``φ'``'s series) and a mask are live at the peak.
+    (``f`` with the leak). The output buffers double as work space: besides them, two ``[B, K, ...]``
+    buffers (``φ``, then ``φ'``'s series or ``g Δ``) and a mask are live at the peak.
     """
     grad_v = grad_output.unsqueeze(1)
     need_x = grad_f is not None or want_width
-    x = _scaled_exponent(f, width, leak, grad_f)  # buffer 1: x, later P_k, at last ∂L/∂f
-    # buffer 2: exp(-x), later ∂v/∂x, at last ∂L/∂g; buffer 3: φ
+    x = _scaled_exponent(f, width, leak, grad_f)  # buffer 1: x, then φ', ∂v/∂x, at last ∂L/∂f
+    # buffer 2: exp(-x), then E_k, P_k, at last ∂L/∂g; buffer 3: φ, then φ_k E_k
     decay, phi_x = _decay_and_phi(x, keep_x=need_x, out=grad_g)
-    suffix = _suffix_decay(decay)  # buffer 4: E_k, later c_k E_k
-    grad_x = _phi_derivative_(x, phi_x, decay) if need_x else None  # in buffer 2; x is spent
+    suffix = _suffix_decay_(decay)
+    grad_x = _phi_derivative_(x, phi_x) if need_x else None  # buffer 4 (the series) only inside
     phi_decay = phi_x.mul_(suffix)  # φ_k E_k
     grad_width = None
     if grad_x is not None:
-        grad_x.mul_(suffix)
-        charge = torch.mul(g, width, out=suffix)  # g_k Δ_k
-        grad_x.mul_(charge)  # g Δ φ' E
-        prefix = torch.cumsum(charge.mul_(phi_decay), dim=1, out=x)  # Σ_{j<=k} c_j E_j
-        del charge, suffix
+        charge = g * width  # buffer 4: g_k Δ_k, then c_k E_k
+        grad_x.mul_(suffix).mul_(charge)  # g Δ φ' E
+        prefix = torch.cumsum(charge.mul_(phi_decay), dim=1, out=suffix)  # Σ_{j<=k} c_j E_j
+        del charge
         steps = grad_x.shape[1]
-        grad_x.narrow(1, 1, steps - 1).sub_(prefix.narrow(1, 0, steps - 1))  # - P_k
+        grad_x.narrow(1, 1, steps - 1).sub_(prefix.narrow(1, 0, steps - 1))  # ∂v/∂x = g Δ φ' E - P_k
+        del prefix
         if want_width:
             f_total = torch.add(f, leak) if leak else f
             grad_width = (f_total * grad_x).add_(g * phi_decay).mul_(grad_v)
-        if grad_f is not None:
-            torch.mul(grad_x, width, out=grad_f).mul_(grad_v)
+        if grad_f is not None:  # grad_x is grad_f's buffer
+            grad_x.mul_(width).mul_(grad_v)
+    del suffix
     if grad_g is not None:
         torch.mul(phi_decay, width, out=grad_g).mul_(grad_v)
     return grad_width

@@ -63,11 +63,17 @@ def reversal_weight(weight: torch.Tensor, e_rev_pos: float, e_rev_neg: float) ->
     """``β w`` with ``β = 1/E+`` for ``w >= 0`` and ``1/E-`` for ``w < 0`` (spec section 1).
 
     The result is ``>= 0`` everywhere: how much each synapse adds to the conductance term ``f``.
-    Infinite ``E±`` give 0 (the ideal limit).
+    Infinite ``E±`` give 0 (the ideal limit). One weight-sized buffer besides the result: ``β`` as a
+    ``torch.where`` of two constants, times ``w`` (its derivative is ``β``; ``1/E+`` at ``w = 0``).
     """
-    positive = torch.clamp(weight, min=0.0)
-    negative = torch.clamp(weight, max=0.0)
-    return positive * (1.0 / e_rev_pos) + negative * (1.0 / e_rev_neg)
+    return reversal_slope(weight, e_rev_pos, e_rev_neg).mul_(weight)
+
+
+def reversal_slope(weight: torch.Tensor, e_rev_pos: float, e_rev_neg: float) -> torch.Tensor:
+    """``β``: ``1/E+`` where ``w >= 0``, ``1/E-`` where ``w < 0`` (spec section 1); no gradient."""
+    positive = torch.tensor(1.0 / e_rev_pos, dtype=weight.dtype, device=weight.device)
+    negative = torch.tensor(1.0 / e_rev_neg, dtype=weight.dtype, device=weight.device)
+    return torch.where(weight.detach() >= 0, positive, negative)
 
 
 def log_ratio(x: float) -> float:
