@@ -56,7 +56,7 @@ def _dense_product_backward(
         beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
         grad_soft.view(-1, weight.shape[1]).addmm_(grad_f.flatten(0, 1), beta_weight)
         del beta_weight
-        grad_times = soft_spike_backward(spike_times, start, width, grad_soft)
+        grad_times = soft_spike_backward(spike_times, start, width, grad_soft, overwrite=True)
         del grad_soft
     if need_weight:
         soft_spikes = soft_spike_values(spike_times, start, width).flatten(0, 1)
