@@ -128,6 +128,16 @@ def run_networks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check_sizes(args: argparse.Namespace) -> None:
+    """``--samples``, ``--batch``, ``--threads`` positive integers and ``--max-case-seconds`` positive."""
+    for name in ("samples", "batch", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a positive integer; got {value}")
+    if args.max_case_seconds is not None and not args.max_case_seconds > 0:
+        raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
+
+
 def run_peer(args: argparse.Namespace) -> int:
     """``--peer norse``: DSTD against Norse's ``coba_lif`` at equal error (:mod:`..benchmarks.peer_norse_compare`)."""
     from dataclasses import replace
@@ -138,12 +148,7 @@ def run_peer(args: argparse.Namespace) -> int:
     given = [_flag(name) for name in _NOT_PEER if getattr(args, name) not in (None, False)]
     if given:
         raise ValueError(f"{', '.join(given)}: options of the layer or network benchmark, not of --peer")
-    for name in ("samples", "batch", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name} must be a positive integer; got {value}")
-    if args.max_case_seconds is not None and not args.max_case_seconds > 0:
-        raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
+    _check_sizes(args)
     if args.n_in is not None and len(args.n_in) != 1:
         raise ValueError(f"--peer takes one --n-in value; got {','.join(map(str, args.n_in))}")
     if args.device.startswith("cuda"):
@@ -151,10 +156,10 @@ def run_peer(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: CUDA is not available in this torch build or machine")
-    if args.json is not None:
-        from ..outdir import check_output_file
+    if args.json is not None:  # a new file: a benchmark's figures are never overwritten
+        from ..benchmarks.network import check_new_json_file
 
-        check_output_file(args.json)
+        check_new_json_file(args.json)
     changes = {name: getattr(args, name) for name in ("samples", "batch", "threads", "max_case_seconds")}
     bench = replace(BenchSettings(device=args.device), **{k: v for k, v in changes.items() if v is not None})
     settings = NorsePeerSettings(bench=bench, n_in=args.n_in[0] if args.n_in else NorsePeerSettings.n_in)
@@ -182,12 +187,7 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmarks.speed import BenchSettings, format_markdown, quick_settings, run_benchmark
 
     start = time.perf_counter()
-    for name in ("samples", "batch", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name} must be a positive integer; got {value}")
-    if args.max_case_seconds is not None and not args.max_case_seconds > 0:
-        raise ValueError(f"--max-case-seconds must be positive; got {args.max_case_seconds}")
+    _check_sizes(args)
     if args.json is not None:  # checked before the benchmark, so that its figures is never lost
         from ..outdir import check_output_file
 
