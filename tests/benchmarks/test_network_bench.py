@@ -197,23 +197,13 @@ def test_bench_network_rejects_bad_input(argv, message, capsys):
     assert message in err and "Traceback" not in err
 
 
-def test_bench_network_refuses_an_existing_json_file(tmp_path, capsys):
+@pytest.mark.parametrize("mode", [["--network", "fmnist-mlp"], ["--peer", "norse"]])
+def test_bench_refuses_an_existing_json_file(mode, tmp_path, capsys):
     from imcpnn.cli.main import main
 
     path = tmp_path / "done.json"
     path.write_text('{"kept": true}\n')
-    assert main(["bench", "--network", "fmnist-mlp", "--json", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert f"--json {path} exists" in err and "Traceback" not in err
-    assert path.read_text() == '{"kept": true}\n'
-
-
-def test_bench_peer_refuses_an_existing_json_file(tmp_path, capsys):
-    from imcpnn.cli.main import main
-
-    path = tmp_path / "done.json"
-    path.write_text('{"kept": true}\n')
-    assert main(["bench", "--peer", "norse", "--json", str(path)]) == 2
+    assert main(["bench", *mode, "--json", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"--json {path} exists" in err and "Traceback" not in err
     assert path.read_text() == '{"kept": true}\n'
