@@ -16,14 +16,12 @@ import torch.nn.functional as F
 from .params import NeuronParams, SolverSettings
 from .physics.dstd import (
     conv_coefficients,
-    conv_products,
     dense_coefficients,
-    dense_products,
     grid_intervals,
     soft_spike_grid_shape,
     soft_spike_variables,
 )
-from .physics.dstd_layer import dstd_layer_potential
+from .physics.dstd_layer import dstd_layer_potential, layer_products
 from .physics.end_potential import stacked_end_potential
 from .physics.exact import sorted_intervals
 from .physics.integrate import end_potential, first_crossing, potential_at
@@ -77,11 +75,10 @@ def dstd_end_potential(
     device_type = spike_times.device.type
     if device_type == "meta" or not torch.is_autocast_enabled(device_type):  # autocast knows no meta device
         return dstd_layer_potential(spike_times, weight, start, width, params.e_rev_pos, params.e_rev_neg, params.leak)
-    beta_weight = reversal_weight(weight, params.e_rev_pos, params.e_rev_neg)
-    soft_spikes = soft_spike_variables(spike_times, start, width)
-    grid_width = width.view(soft_spike_grid_shape(spike_times))
-    products = (dense_products if weight.dim() == 2 else conv_products)(soft_spikes, weight, beta_weight)
-    return stacked_end_potential(products, grid_width, params.leak, dim=2)
+    products = layer_products(
+        spike_times, weight, start, width, params.e_rev_pos, params.e_rev_neg, soft_spikes_of=soft_spike_variables
+    )
+    return stacked_end_potential(products, width.view(soft_spike_grid_shape(spike_times)), params.leak, dim=2)
 
 
 def unfold_patches(spike_times: torch.Tensor, kernel: int) -> torch.Tensor:

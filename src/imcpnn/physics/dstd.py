@@ -98,14 +98,22 @@ def conv_products(soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weig
     the batch. ``soft_spikes``: ``[B, K, C_in, H, W]``; ``weight``: ``[C_out, C_in, k, k]`` with odd
     ``k``. Zero padding of ``S`` means "no spike" outside the image. Returns ``[B, K, 2 C_out, H, W]``."""
     batch, steps = soft_spikes.shape[:2]
-    # channels_last (NHWC): oneDNN's and cuDNN's fast layout. Measured on this project's 2-core CPU, one RC-Spike
-    # conv's forward + backward at K = 5: 2.1x faster at 64 channels on 32x32, 1.5x at 128 on 16x16, 1.25x at
-    # 256 on 8x8 (docs/benchmarks.md). The products then come out NHWC, so do the layer's outputs, and the
-    # next layer's soft spikes are NHWC without a copy.
-    stacked = torch.cat([weight, reversal_weight], dim=0).contiguous(memory_format=torch.channels_last)
-    folded = soft_spikes.reshape(batch * steps, *soft_spikes.shape[2:]).contiguous(memory_format=torch.channels_last)
+    folded, stacked = conv_operands(soft_spikes, weight, reversal_weight)
     products = F.conv2d(folded, stacked, padding=weight.shape[-1] // 2).to(folded.dtype)  # autocast: bf16 -> S's
     return products.view(batch, steps, *products.shape[1:])
+
+
+def conv_operands(
+    soft_spikes: torch.Tensor, weight: torch.Tensor, reversal_weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The convolution's input ``[B K, C_in, H, W]`` (grid folded into the batch) and stacked weight
+    ``[w; βw]``, both channels_last (NHWC): oneDNN's and cuDNN's fast layout. Measured on this project's 2-core
+    CPU, one stacked conv's forward + backward at K = 5: 2.1x faster at 64 channels on 32x32, 1.5x at 128 on
+    16x16, 1.25x at 256 on 8x8 (docs/benchmarks.md). The products then come out NHWC, so do the layer's
+    outputs, and the next layer's soft spikes are NHWC without a copy."""
+    stacked = torch.cat([weight, reversal_weight], dim=0).contiguous(memory_format=torch.channels_last)
+    folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+    return folded, stacked
 
 
 def dense_coefficients(

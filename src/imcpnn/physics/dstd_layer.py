@@ -18,26 +18,34 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from .dstd import conv_products, dense_products, soft_spike_backward, soft_spike_grid_shape, soft_spike_values
+from .dstd import (
+    conv_operands,
+    conv_products,
+    dense_products,
+    soft_spike_backward,
+    soft_spike_grid_shape,
+    soft_spike_values,
+)
 from .end_potential import end_potential_backward, end_potential_forward
 from .neuron import reversal_slope, reversal_weight
 
 
 def reversal_weight_backward(
-    weight: torch.Tensor, grad: torch.Tensor, e_rev_pos: float, e_rev_neg: float, *, overwrite: bool = False
-) -> torch.Tensor:  # fmt: skip
+    weight: torch.Tensor, grad: torch.Tensor, e_rev_pos: float, e_rev_neg: float
+) -> torch.Tensor:
     """``∂L/∂w = β ∂L/∂(βw)`` through :func:`~imcpnn.physics.neuron.reversal_weight` (spec section 1), from
-    ``grad = ∂L/∂(βw)``. ``overwrite``: the result may take ``grad``'s buffer."""
-    slope = reversal_slope(weight, e_rev_pos, e_rev_neg)
-    return grad.mul_(slope) if overwrite else slope.mul_(grad)
+    ``grad = ∂L/∂(βw)``."""
+    return reversal_slope(weight, e_rev_pos, e_rev_neg).mul_(grad)
 
 
-def _products(
+def layer_products(
     spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
-    e_rev_pos: float, e_rev_neg: float,
+    e_rev_pos: float, e_rev_neg: float, soft_spikes_of=soft_spike_values,
 ) -> torch.Tensor:  # fmt: skip
-    """DSTD's one product ``[w S, (βw) S]`` of the layer, ``[B, K, 2 N_out, ...]``."""
-    soft_spikes = soft_spike_values(spike_times, start, width)
+    """DSTD's one product ``[w S, (βw) S]`` of a dense or convolutional layer, ``[B, K, 2 N_out, ...]``;
+    ``soft_spikes_of``: :func:`~imcpnn.physics.dstd.soft_spike_values` (values, for this node) or
+    :func:`~imcpnn.physics.dstd.soft_spike_variables` (differentiable, for the chained nodes)."""
+    soft_spikes = soft_spikes_of(spike_times, start, width)
     beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
     return (dense_products if weight.dim() == 2 else conv_products)(soft_spikes, weight, beta_weight)
 
@@ -51,17 +59,15 @@ def _dense_product_backward(
     ``[B, K, ...]`` tensors alive: the input gradient first (two products, on ``w`` and on ``βw``: no
     stacked weight), then the soft spikes recomputed for the weight gradient."""
     grad_times = grad_weight = None
+    slope = reversal_slope(weight, e_rev_pos, e_rev_neg)  # β, for βw and for its backward
     if need_times:
         grad_soft = torch.matmul(grad_g, weight)  # [B, K, N_in]
-        beta_weight = reversal_weight(weight, e_rev_pos, e_rev_neg)
-        grad_soft.view(-1, weight.shape[1]).addmm_(grad_f.flatten(0, 1), beta_weight)
-        del beta_weight
+        grad_soft.view(-1, weight.shape[1]).addmm_(grad_f.flatten(0, 1), slope * weight)
         grad_times = soft_spike_backward(spike_times, start, width, grad_soft, overwrite=True)
         del grad_soft
     if need_weight:
         soft_spikes = soft_spike_values(spike_times, start, width).flatten(0, 1)
-        grad_beta_w = torch.matmul(grad_f.flatten(0, 1).t(), soft_spikes)
-        grad_weight = reversal_weight_backward(weight, grad_beta_w, e_rev_pos, e_rev_neg, overwrite=True)
+        grad_weight = torch.matmul(grad_f.flatten(0, 1).t(), soft_spikes).mul_(slope)  # ∂L/∂w through βw
         grad_weight.addmm_(grad_g.flatten(0, 1).t(), soft_spikes)
     return grad_times, grad_weight
 
@@ -74,7 +80,7 @@ class _DstdLayerPotential(torch.autograd.Function):
         ctx, spike_times: torch.Tensor, weight: torch.Tensor, start: torch.Tensor, width: torch.Tensor,
         e_rev_pos: float, e_rev_neg: float, leak: float,
     ) -> torch.Tensor:  # fmt: skip
-        products = _products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
+        products = layer_products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
         grid_width = width.view(soft_spike_grid_shape(spike_times))
         g, f = products.chunk(2, dim=2)
         potential = end_potential_forward(f, g, grid_width, leak)
@@ -94,7 +100,7 @@ class _DstdLayerPotential(torch.autograd.Function):
         grid_shape = soft_spike_grid_shape(spike_times)
         products = ctx.products
         if products is None:
-            products = _products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
+            products = layer_products(spike_times, weight, start, width, e_rev_pos, e_rev_neg)
         ctx.products = None
         grads = torch.empty_like(products)
         grad_g, grad_f = grads.chunk(2, dim=2)
@@ -108,9 +114,7 @@ class _DstdLayerPotential(torch.autograd.Function):
             return grad_times, grad_weight, None, None, None, None, None
         del grad_g, grad_f
         soft_spikes = soft_spike_values(spike_times, start, width)
-        stacked = torch.cat([weight, reversal_weight(weight, e_rev_pos, e_rev_neg)], dim=0)
-        stacked = stacked.contiguous(memory_format=torch.channels_last)  # as in the forward (conv_products)
-        folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+        folded, stacked = conv_operands(soft_spikes, weight, reversal_weight(weight, e_rev_pos, e_rev_neg))
         grad_folded, grad_stacked, _ = torch.ops.aten.convolution_backward(
             grads.flatten(0, 1), folded, stacked, None, [1, 1], [weight.shape[-1] // 2] * 2, [1, 1], False,
             [0, 0], 1, [need_times, need_weight, False],

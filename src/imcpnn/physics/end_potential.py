@@ -24,12 +24,11 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
+from .neuron import phi_derivative
+
 # Added to every x = f Δ, so that x = 0 needs no branch. Not float32's smallest normal number: products of that
 # with the series' coefficients are subnormal, and subnormal arithmetic is about 100 times slower on x86 CPUs.
 _ZERO_OFFSET = 2.0**-100
-# Below this x the derivative of φ is taken from its fourth-order series (error < x^5/840 < 4e-10):
-# the closed form (exp(-x) - φ(x)) / x cancels there.
-_DERIVATIVE_SERIES_LIMIT = 0.05
 
 
 def _scaled_exponent(f: torch.Tensor, width: torch.Tensor, leak: float, out: torch.Tensor | None) -> torch.Tensor:
@@ -47,24 +46,12 @@ def _decay_and_phi(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``exp(-x)`` (into ``out``, else a new buffer) and ``φ(x) = (1 - exp(-x)) / x`` (in ``x``'s buffer unless
     ``keep_x``) of a nonzero ``x`` (:func:`_scaled_exponent`), from one ``expm1``: no cancellation for any
-    ``x``, so no series branch and no ``torch.where``."""
+    ``x``, so no series branch and no ``torch.where``. The values of :func:`imcpnn.physics.neuron.phi`, whose
+    series branch is there for autograd (this path differentiates by hand)."""
     decay = torch.neg(x, out=out) if out is not None else torch.neg(x)
     decay.expm1_()  # exp(-x) - 1
     phi_x = (torch.reciprocal(x) if keep_x else x.reciprocal_()).mul_(decay).neg_()
     return decay.add_(1.0), phi_x
-
-
-def _phi_derivative_(x: torch.Tensor, phi_x: torch.Tensor) -> torch.Tensor:
-    """``φ'(x)`` for ``x >= 0``, written into ``x``'s buffer (``x`` is spent): ``(1 - φ(x)) / x - φ(x)`` (which is
-    ``(exp(-x) - φ(x)) / x``, as ``exp(-x) = 1 - x φ(x)``), and its series ``-1/2 + x/3 - x²/8 + x³/30 - x⁴/144``
-    below ``x = 0.05`` (the values of :func:`imcpnn.physics.neuron.phi_derivative`). Needing no ``exp(-x)``, it
-    lets the backward turn that buffer into the decay products first. Relative error about ``eps / x`` near
-    the series' limit (as the other closed form) and ``eps x`` for large ``x``, where ``φ'`` is ``-1/x²``."""
-    small = x < _DERIVATIVE_SERIES_LIMIT
-    series = x.mul(-1.0 / 144.0).add_(1.0 / 30.0).mul_(x).add_(-1.0 / 8.0).mul_(x).add_(1.0 / 3.0).mul_(x)
-    inverse = x.clamp_(min=_DERIVATIVE_SERIES_LIMIT).reciprocal_()  # 1 / max(x, 0.05)
-    closed = inverse.addcmul_(phi_x, inverse, value=-1.0).sub_(phi_x)  # (1 - φ) / x - φ
-    return torch.where(small, series.add_(-0.5), closed, out=closed)
 
 
 def _suffix_decay_(decay: torch.Tensor) -> torch.Tensor:
@@ -111,7 +98,7 @@ def end_potential_backward(
     # buffer 2: exp(-x), then E_k, P_k, at last ∂L/∂g; buffer 3: φ, then φ_k E_k
     decay, phi_x = _decay_and_phi(x, keep_x=need_x, out=grad_g)
     suffix = _suffix_decay_(decay)
-    grad_x = _phi_derivative_(x, phi_x) if need_x else None  # buffer 4 (the series) only inside
+    grad_x = phi_derivative(x, phi_x, overwrite=True) if need_x else None  # buffer 4 (the series) only inside
     phi_decay = phi_x.mul_(suffix)  # φ_k E_k
     grad_width = None
     if grad_x is not None:
