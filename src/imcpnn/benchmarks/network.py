@@ -139,8 +139,9 @@ def run_network_case(case: NetworkCase, settings: NetworkBenchSettings) -> Netwo
     Isolated, a case runs twice: once for its time, with the C library's allocator as a training run has
     it, and once more, for one step, for its peak memory. The peak needs glibc's fixed mmap threshold (so
     that the resident set follows the live tensors), and under that threshold every large allocation is
-    fresh, page-faulted memory: it made DSTD's VGG7 step (batch 8, ``M = 4``) 1.7x slower here, the bound's
-    1.3x, so timing with it would misstate both the time and ``dstd_over_bound``. A case whose process
+    fresh, page-faulted memory, so timing with it would misstate both the time and ``dstd_over_bound``
+    (VGG7 at batch 32, ``M = 4``: DSTD 5.43 against 6.02 s per step, the ratio 1.42 against 1.70;
+    docs/benchmarks.md). A case whose process
     fails, runs out of memory or time gives a ``"failed"`` record with the reason.
     """
     if not settings.isolate:

@@ -50,7 +50,7 @@ def soft_spike_backward(
     """``∂L/∂t_j = -Σ_k ∂L/∂S_jk / Δ_k`` over the intervals with ``a_k <= t_j <= b_k``, where the clip of
     :func:`soft_spike_values` passes the gradient (as autograd through ``clamp`` does). ``overwrite``: the
     caller's ``grad_soft`` buffer may be used as work space. (A ``torch.gather`` of the one interval that
-    holds each input was 1.4x slower on a CPU than this mask.)"""
+    holds each input was slower on a CPU than this mask.)"""
     shape = soft_spike_grid_shape(spike_times)
     times = spike_times.unsqueeze(1)
     inside = (times >= start.view(shape)).logical_and_(times <= (start + width).view(shape))
@@ -108,8 +108,8 @@ def conv_operands(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The convolution's input ``[B K, C_in, H, W]`` (grid folded into the batch) and stacked weight
     ``[w; βw]``, both channels_last (NHWC): oneDNN's and cuDNN's fast layout. Measured on this project's 2-core
-    CPU, one stacked conv's forward + backward at K = 5: 2.1x faster at 64 channels on 32x32, 1.5x at 128 on
-    16x16, 1.25x at 256 on 8x8 (docs/benchmarks.md). The products then come out NHWC, so do the layer's
+    CPU, one stacked conv's forward + backward at K = 5 (scripts/bench_conv_layer.py): 1.6x faster at 64
+    channels, 1.8x at 128 on 16x16, 1.2x at 256 on 8x8 (docs/benchmarks.md). The products then come out NHWC, so do the layer's
     outputs, and the next layer's soft spikes are NHWC without a copy."""
     stacked = torch.cat([weight, reversal_weight], dim=0).contiguous(memory_format=torch.channels_last)
     folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
