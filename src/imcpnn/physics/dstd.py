@@ -109,8 +109,8 @@ def conv_operands(
     """The convolution's input ``[B K, C_in, H, W]`` (grid folded into the batch) and stacked weight
     ``[w; βw]``, both channels_last (NHWC): oneDNN's and cuDNN's fast layout. Measured on this project's 2-core
     CPU, one stacked conv's forward + backward at K = 5 (scripts/bench_conv_layer.py): 1.6x faster at 64
-    channels, 1.8x at 128 on 16x16, 1.2x at 256 on 8x8 (docs/benchmarks.md). The products then come out NHWC, so do the layer's
-    outputs, and the next layer's soft spikes are NHWC without a copy."""
+    channels, 1.8x at 128 on 16x16, 1.2x at 256 on 8x8 (docs/benchmarks.md). The products then come out
+    NHWC, so do the layer's outputs, and the next layer's soft spikes are NHWC without a copy."""
     stacked = torch.cat([weight, reversal_weight], dim=0).contiguous(memory_format=torch.channels_last)
     folded = soft_spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
     return folded, stacked
