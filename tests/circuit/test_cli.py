@@ -131,3 +131,30 @@ def test_the_cli_corners_are_the_configs():
     from imcpnn.cli.circuit import CORNERS
 
     assert CORNERS == SKY130_CORNERS
+
+
+@pytest.mark.spice
+def test_quick_says_its_simulation_budget_and_keeps_to_it(tmp_path, capsys, fake_ngspice):
+    """`compare --quick` is the demo's flow on the command line: it states at most how many simulations it
+    will run (the quick search's 7 + 5 points x the calibration samples, plus the test samples), and a search
+    whose every simulation fails stops after its first point and the probes around it."""
+    counter = tmp_path / "runs.txt"
+    fake_ngspice(f'echo run >> "{counter}"\necho "fake ngspice: broken"\nexit 1\n')
+    code = main([
+        "circuit", "compare", "--out", str(tmp_path / "out"), "--quick", "--weights",
+        str(_weights_npz(tmp_path / "w.npz")), "--characterization", str(_synthetic_json(tmp_path / "char.json")),
+        "--workers", "1", "--threads", "1", "--no-progress",
+    ])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "every calibration simulation of the scale search failed" in captured.err
+    assert "at most 14 simulations" in captured.out, captured.out
+    assert "up to 7 points x 1 calibration samples" in captured.out
+    assert len(counter.read_text().split()) == 3  # the start point and its two probes, 1 calibration sample each
+
+
+def test_quick_and_the_search_cap_are_checked(tmp_path, capsys):
+    for argv, words in ((["--max-search-points", "0"], ">= 1"), (["--threads", "0"], ">= 1")):
+        with pytest.raises(SystemExit) as caught:
+            main(["circuit", "compare", "--out", str(tmp_path / "out"), "--quick", *argv])
+        err = capsys.readouterr().err
+        assert caught.value.code == 2 and argv[0] in err and words in err and not (tmp_path / "out").exists()

@@ -31,6 +31,7 @@ from .config import CircuitConfig
 from .flows import ANN_TO_IMC, PNN_TO_IMC, Flow, build_flows, train_iris_models
 from .model import clip_times, model_membrane_traces, model_spike_times
 from .plots import WaveformPanel, plot_histogram, plot_waveforms
+from .progress import SimulationProgress
 from .report import Accuracy, CharacterizationSummary, FailedSample, FlowResult, Report
 from .run_folder import load_or_characterize, prepare_run_folder
 from .runner import SampleResult, check_workers, load_waveforms, run_samples
@@ -68,6 +69,7 @@ class SimulationSetup:
     workers: int | None
     timeout_s: float
     log: Callable[[str], None]
+    progress: SimulationProgress | None = None
 
     @property
     def waveform_dir(self) -> Path:
@@ -82,7 +84,7 @@ class SimulationSetup:
         self.log(f"{flow.name}: searching the current scale on {len(calibration_times)} calibration samples")
         return search_scale(
             flow, calibration_times, self.characterization, self.config, self.out, start=start,
-            workers=self.workers, timeout_s=self.timeout_s, options=search, log=self.log,
+            workers=self.workers, timeout_s=self.timeout_s, options=search, progress=self.progress, log=self.log,
         )  # fmt: skip
 
     def test(self, flow: Flow, scales: Point, test_times: np.ndarray) -> tuple[list[str], list[SampleResult]]:
@@ -90,7 +92,8 @@ class SimulationSetup:
         jobs = flow.jobs(scales, test_times, self.characterization, self.config, f"{flow.name}_test")
         results = run_samples(
             jobs, self.config, results_path=self.out / f"test_{flow.name}.jsonl", workers=self.workers,
-            timeout_s=self.timeout_s, waveform_dir=self.waveform_dir, keep_waveforms=False, log=self.log,
+            timeout_s=self.timeout_s, waveform_dir=self.waveform_dir, keep_waveforms=False, progress=self.progress,
+            log=self.log,
         )  # fmt: skip
         return [job.key for job in jobs], [results[job.key] for job in jobs]
 
@@ -194,6 +197,20 @@ def _input_times(name: str, times: np.ndarray, config: CircuitConfig) -> np.ndar
     return times
 
 
+def _simulation_plan(flows: Sequence[Flow], search: ScaleSearchOptions, n_calibration: int, n_test: int) -> str:
+    """The most simulations a comparison runs, and what they are, as one line for the log."""
+    searched = {f.name: search.evaluation_bound(f.two_dimensional) for f in flows if f.name not in search.fixed_scales}
+    parts = [f"{n_test} test samples per flow"] + [
+        f"{name}'s scale search: up to {bound} points x {n_calibration} calibration samples"
+        if bound is not None
+        else f"{name}'s scale search: uncapped, {n_calibration} calibration samples a point"
+        for name, bound in searched.items()
+    ]
+    total = len(flows) * n_test + sum(bound * n_calibration for bound in searched.values() if bound is not None)
+    capped = all(bound is not None for bound in searched.values())
+    return f"{'at most' if capped else 'at least'} {total} simulations: " + "; ".join(parts)
+
+
 def _all_failed_error(result: FlowResult, n_samples: int, report: Path) -> RuntimeError:
     """The error of a flow none of whose test samples could be simulated."""
     causes: dict[str, int] = {}
@@ -225,6 +242,7 @@ def compare(
     test_labels: np.ndarray | None = None,
     n_classes: int = 3,
     extra: Mapping[str, Any] | None = None,
+    progress: bool | SimulationProgress = False,
     log: Callable[[str], None] = print,
 ) -> Report:
     """Run both flows and write ``out_dir/report.json``, ``spike_time_histogram.png`` and
@@ -238,6 +256,8 @@ def compare(
     (``{"pnn_to_imc": (a, a)}``) adds to its fixed scales. With ``test_labels`` the report also gives
     the classification accuracy of model and circuit (the first ``n_classes`` outputs, the earliest
     spike wins). ``extra`` is merged into the report (e.g. the training runs' accuracies).
+    ``progress=True`` shows a bar (or, without a terminal, log lines) over the simulations with an ETA
+    (:class:`~imcpnn.circuit.progress.SimulationProgress`; pass one to share it across calls).
     """
     started = time.perf_counter()
     check_output_folder(out_dir, "out_dir")
@@ -258,20 +278,31 @@ def compare(
         characterization = load_or_characterize(out, config, log=log)
     c_eff = characterization.c_eff_f
     start = c_eff / config.c_m if math.isfinite(c_eff) else 1.0
-    simulation = SimulationSetup(out, config, characterization, workers, timeout_s, log)
-    outcomes = [
-        compare_flow(
-            flow,
-            simulation,
-            calibration_times=calibration_times,
-            test_times=test_times,
-            search=search,
-            start=start,
-            test_labels=test_labels,
-            n_classes=n_classes,
-        )
-        for flow in build_flows(ann_weights, pnn_weights, characterization, ann_params)
-    ]
+    flows = build_flows(ann_weights, pnn_weights, characterization, ann_params)
+    tracker = SimulationProgress(log) if progress is True else (progress or None)
+    if tracker is not None:
+        tracker.plan(len(flows) * test_times.shape[0])
+        log(_simulation_plan(flows, search, len(calibration_times), len(test_times)))
+    simulation = SimulationSetup(out, config, characterization, workers, timeout_s, log, tracker)
+    try:
+        outcomes = [
+            compare_flow(
+                flow,
+                simulation,
+                calibration_times=calibration_times,
+                test_times=test_times,
+                search=search,
+                start=start,
+                test_labels=test_labels,
+                n_classes=n_classes,
+            )
+            for flow in flows
+        ]
+    finally:
+        if tracker is not None and progress is True:
+            tracker.close()
+    if tracker is not None:
+        log(tracker.status())
     report = Report(
         characterization=CharacterizationSummary.of(characterization),
         flows=tuple(outcome.result for outcome in outcomes), n_samples=int(test_times.shape[0]),
@@ -318,6 +349,7 @@ def quick_compare(
     calibration: int = 2,
     workers: int | None = None,
     seed: int = 0,
+    progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> QuickResult:
     """A short ANN-to-IMC against PNN-to-IMC comparison (the demo's).
@@ -327,8 +359,9 @@ def quick_compare(
     30 simulations, 1-2 minutes on 2 cores, plus the two trainings (10-60 s each) on the first call.
     Expect noisier figures than the 50-sample comparison. Everything is cached in ``out_dir``
     (characterisation, both trained networks, every simulation), so a second call only re-reads
-    results. Raises :class:`~imcpnn.circuit.spice.SpiceToolMissingError` (with the fix) without
-    ngspice or sky130.
+    results. ``progress``: a bar (or log lines) over the simulations with an ETA. Raises
+    :class:`~imcpnn.circuit.spice.SpiceToolMissingError` (with the fix) without ngspice or sky130.
+    ``imcpnn circuit compare --quick`` is the same flow on the command line.
     """
     from .spice import check_tools
 
@@ -350,7 +383,7 @@ def quick_compare(
         out, ann_weights=models.ann_weights, pnn_weights=models.pnn_weights,
         calibration_times=models.calibration_times, test_times=models.test_times[:samples],
         characterization=characterization, config=config, workers=workers, search=QUICK_SEARCH,
-        test_labels=models.test_labels, log=log,
+        test_labels=models.test_labels, progress=progress, log=log,
     )  # fmt: skip
     return QuickResult(
         ann_to_imc=report.flow(ANN_TO_IMC).rmse_ns, pnn_to_imc=report.flow(PNN_TO_IMC).rmse_ns, ratio=report.ratio,

@@ -181,6 +181,7 @@ class Report:
                 "probe": self.search.probe,
                 "fine": self.search.fine,
                 "newton_steps": self.search.newton_steps,
+                "max_evaluations": self.search.max_evaluations,
                 "history": {f.name: [e.to_dict() for e in f.search_history] for f in flows},
             },
             **self.extra,
@@ -219,7 +220,10 @@ class Report:
         return cls(
             characterization=summary, flows=tuple(flows), n_samples=data["n_samples"],
             n_calibration=data["n_calibration"],
-            search=ScaleSearchOptions(fine=search["fine"], newton_steps=search["newton_steps"], probe=search["probe"]),
+            search=ScaleSearchOptions(
+                fine=search["fine"], newton_steps=search["newton_steps"], probe=search["probe"],
+                max_evaluations=search.get("max_evaluations"),  # reports before the cap had none
+            ),
             search_start=search["start"], config=_config_from_dict(data["config"]), wall_time_s=data["wall_time_s"],
             with_accuracy="accuracy" in data, extra={k: v for k, v in data.items() if k not in _REPORT_KEYS},
         )  # fmt: skip

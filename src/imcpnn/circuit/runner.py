@@ -43,6 +43,7 @@ from .netlist import (
     spike_node,
 )
 from .pool import pool_context, run_in_worker, stop_pool, worker_init
+from .progress import SimulationProgress
 from .sample_files import UnreadableWaveforms, load_cache, load_results, load_waveforms, read_waveforms, save_waveforms
 from .spice import SpiceSimulationError, check_timeout, check_tools, model_library, run_ngspice
 
@@ -206,7 +207,7 @@ def run_samples(
     waveform_dir: Path | str | None = None,
     retry_failed: bool = False,
     keep_waveforms: bool = True,
-    progress: Callable[[SampleResult, int, int], None] | None = None,
+    progress: SimulationProgress | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, SampleResult]:
     """Simulate ``jobs`` in a process pool, appending each result to ``results_path`` (JSON lines).
@@ -219,7 +220,8 @@ def run_samples(
     simulated again. ``workers`` (>= 1) defaults to ``os.cpu_count()``; ``timeout_s`` bounds each
     ngspice run. ``keep_waveforms=False`` drops the waveforms from the returned results (to save memory
     in long scale searches). Unreadable cache lines and waveform files are named to ``log`` and set
-    aside. Returns the results of all ``jobs`` by key.
+    aside. ``progress`` counts the reused results and each simulation as it ends
+    (:class:`~imcpnn.circuit.progress.SimulationProgress`). Returns the results of all ``jobs`` by key.
     """
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
@@ -255,17 +257,18 @@ def run_samples(
     if unreadable:
         set_aside(results_path.parent, unreadable, "unreadable waveform files", log)
     todo = [job for job in jobs if job.key not in results]
+    if progress is not None and results:
+        progress.reused(len(results))
     if not todo:
         return {key: results[key] for key in keys}
     check_tools()  # a missing ngspice or sky130 is one clear error, not a failure recorded per sample
     library = model_library(corner=config.corner)  # build the cached library once, before forking
     keep = keep_waveforms or waveform_dir is not None
     options = {"library": library, "timeout_s": timeout_s, "keep_waveforms": keep}
-    total, done = len(todo), 0
+    total = len(todo)
     with results_path.open("a") as cache:
 
         def record(result: SampleResult) -> None:
-            nonlocal done
             results[result.key] = result
             if waveform_dir is not None and result.ok:
                 save_waveforms(Path(waveform_dir), result)
@@ -273,9 +276,8 @@ def run_samples(
                 result.waveforms = None
             cache.write(json.dumps(result.to_record()) + "\n")
             cache.flush()
-            done += 1
             if progress is not None:
-                progress(result, done, total)
+                progress.finished(result)
 
         if workers == 1 or total == 1:
             for job in todo:

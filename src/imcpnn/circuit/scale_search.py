@@ -29,11 +29,15 @@ from .characterization import Characterization
 from .config import CircuitConfig
 from .flows import Flow
 from .model import clip_times, model_spike_times
+from .progress import SimulationProgress
 from .runner import SampleJob, SampleResult, run_samples
 
 PROBE_STEP = 0.02  # finite-difference step of the Gauss-Newton scale search
 MAX_NEWTON_STEP = 0.15  # largest Gauss-Newton move of a scale per iteration
 MIN_SCALE, MAX_SCALE = 0.2, 3.0
+#: The default cap on the scale points one flow's search evaluates: the full search takes about 5-7 in 1-D
+#: and 15-20 in 2-D, so the cap only stops a descent that wanders (each point is n_calibration simulations).
+DEFAULT_MAX_EVALUATIONS = 40
 
 #: A current-scale point ``(a+, a-)``; a 1-D flow has ``a+ == a-``.
 Point = tuple[float, float]
@@ -45,13 +49,25 @@ class ScaleSearchOptions:
 
     ``fixed_scales`` skips the search for the flows it names (``{"pnn_to_imc": (a, a)}``);
     ``fine=False`` stops after the Gauss-Newton phase of at most ``newton_steps`` steps (the demo's
-    quick comparison); ``probe`` is the finite-difference step.
+    quick comparison); ``probe`` is the finite-difference step; ``max_evaluations`` caps the scale
+    points a flow's search evaluates (each point simulates every calibration sample; the best point
+    so far is taken when the cap is reached; None: no cap). :meth:`evaluation_bound` is the most a
+    search can evaluate, which with the calibration samples bounds its simulations.
     """
 
     fixed_scales: Mapping[str, Point] = field(default_factory=dict)
     fine: bool = True
     newton_steps: int = 4
     probe: float = PROBE_STEP
+    max_evaluations: int | None = DEFAULT_MAX_EVALUATIONS
+
+    def evaluation_bound(self, two_dimensional: bool) -> int | None:
+        """The most scale points one flow's search evaluates: the cap, or without the fine descent the
+        Gauss-Newton phase's own bound (the start, then per step one probe per axis and a candidate);
+        None when neither bounds it."""
+        newton = 1 + self.newton_steps * ((2 if two_dimensional else 1) + 1)
+        bounds = [b for b in (self.max_evaluations, None if self.fine else newton) if b is not None]
+        return min(bounds) if bounds else None
 
     def __post_init__(self) -> None:
         fixed = {}
@@ -69,6 +85,9 @@ class ScaleSearchOptions:
         object.__setattr__(self, "fixed_scales", fixed)
         if self.newton_steps < 0:
             raise ValueError(f"newton_steps must be >= 0; got {self.newton_steps}")
+        cap = self.max_evaluations
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"max_evaluations must be an integer >= 1 or None (no cap); got {self.max_evaluations!r}")
         if not self.probe > 0:
             raise ValueError(f"probe must be > 0 (a relative scale step); got {self.probe}")
 
@@ -105,6 +124,7 @@ def coarse_to_fine_search(
     probe: float = PROBE_STEP,
     max_newton_steps: int = 4,
     fine: bool = True,
+    max_evaluations: int | None = None,
 ) -> tuple[Point, dict[Point, float]]:
     """The scale search of the module doc, on any residual function.
 
@@ -112,7 +132,8 @@ def coarse_to_fine_search(
     model spike times; NaN where a sample failed) or None where the point is infeasible. Returns
     the best point on the 1 % grid and the RMSE (in residual units) of every point evaluated.
     ``fine=False`` stops after the Gauss-Newton phase (the quick comparison of the demo): the best
-    point evaluated, on the 1 % grid but not necessarily a local optimum of it.
+    point evaluated, on the 1 % grid but not necessarily a local optimum of it. ``max_evaluations``
+    stops the search once that many points are evaluated (the best of them is returned).
     """
     residuals: dict[Point, np.ndarray] = {}
     rmse: dict[Point, float] = {}
@@ -122,8 +143,13 @@ def coarse_to_fine_search(
         a_neg = round(min(MAX_SCALE, max(MIN_SCALE, float(point[1]))), 2) if two_dimensional else a_pos
         return (a_pos, a_neg)
 
+    def exhausted() -> bool:
+        return max_evaluations is not None and len(rmse) >= max_evaluations
+
     def evaluate(points: list[Point]) -> None:
         todo = [p for p in dict.fromkeys(points) if p not in rmse]
+        if max_evaluations is not None:
+            todo = todo[: max(0, max_evaluations - len(rmse))]
         if not todo:
             return
         for point, residual in residual_fn(todo).items():
@@ -140,7 +166,7 @@ def coarse_to_fine_search(
     for _ in range(max_newton_steps):
         probes = [snap((center[0] + probe * dx, center[1] + probe * dy)) for dx, dy in axes]
         evaluate(probes)
-        if center not in residuals or any(p not in residuals or p == center for p in probes):
+        if center not in residuals or any(p not in residuals or p == center for p in probes) or exhausted():
             break
         base = residuals[center].ravel()
         jacobian = np.stack([(residuals[p].ravel() - base) / probe for p in probes], axis=1)
@@ -152,18 +178,18 @@ def coarse_to_fine_search(
         move = sum((value * np.array(axis) for axis, value in zip(axes, step, strict=True)), np.zeros(2))
         candidate = snap((center[0] + move[0], center[1] + move[1]))
         evaluate([candidate])
-        best = min([center, candidate, *probes], key=lambda p: rmse[p])
+        best = min((p for p in [center, candidate, *probes] if p in rmse), key=lambda p: rmse[p])
         if best == center:
             break
         center = best
-    if not fine:
+    if not fine or exhausted():
         return min(rmse, key=lambda p: rmse[p]), rmse
     # 1 % grid descent: the axis neighbours, then (2-D) the diagonal ones, until none improves
     groups = [[(-1, 0), (1, 0), (0, -1), (0, 1)], [(-1, -1), (-1, 1), (1, -1), (1, 1)]]
     if not two_dimensional:
         groups = [[(-1, 0), (1, 0)]]
     improved = True
-    while improved:
+    while improved and not exhausted():
         improved = False
         for group in groups:
             neighbours = [
@@ -174,10 +200,15 @@ def coarse_to_fine_search(
             if not neighbours:
                 continue
             evaluate(neighbours)
-            best = min(neighbours, key=lambda p: rmse[p])
+            evaluated = [p for p in neighbours if p in rmse]
+            if not evaluated:
+                break
+            best = min(evaluated, key=lambda p: rmse[p])
             if rmse[best] < rmse[center]:
                 center, improved = best, True
                 break
+    if exhausted():  # stopped by the cap: the best point evaluated
+        return min(rmse, key=lambda p: rmse[p]), rmse
     return center, rmse
 
 
@@ -197,15 +228,21 @@ def search_scale(
     workers: int | None = None,
     timeout_s: float = 300.0,
     options: ScaleSearchOptions | None = None,
+    progress: SimulationProgress | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Point, tuple[SearchEvaluation, ...]]:
     """Search the current scale(s) of ``flow`` on the calibration samples (module doc).
 
     Returns the best ``(a+, a-)`` (equal for a 1-D flow) and the evaluation history (RMSE in ns).
     ``options.fine=False``: the Gauss-Newton phase only, of at most ``options.newton_steps`` steps
-    (:func:`coarse_to_fine_search`).
+    (:func:`coarse_to_fine_search`). ``progress`` is planned the search's bound
+    (:meth:`ScaleSearchOptions.evaluation_bound` points x the calibration samples) and settled to
+    what it ran when it ends.
     """
     options = options or ScaleSearchOptions()
+    bound = options.evaluation_bound(flow.two_dimensional)
+    if progress is not None and bound is not None:
+        progress.plan(bound * len(calibration_times))
     model_output = clip_times(model_spike_times(flow.weights, calibration_times, flow.params)[-1])
     history: list[SearchEvaluation] = []
     failures: list[SampleResult] = []
@@ -225,7 +262,7 @@ def search_scale(
         results = (
             run_samples(
                 jobs, config, results_path=results_path, workers=workers, timeout_s=timeout_s, keep_waveforms=False,
-                log=log,
+                progress=progress, log=log,
             )
             if jobs
             else {}
@@ -260,8 +297,12 @@ def search_scale(
 
     best, _ = coarse_to_fine_search(
         residual_fn, start=start, two_dimensional=flow.two_dimensional, probe=options.probe,
-        max_newton_steps=options.newton_steps, fine=options.fine,
+        max_newton_steps=options.newton_steps, fine=options.fine, max_evaluations=options.max_evaluations,
     )  # fmt: skip
+    if progress is not None and bound is not None:
+        # the points never evaluated, and those that were infeasible (no simulation), will not run
+        simulated_points = sum(1 for e in history if e.error is None)
+        progress.settle((bound - simulated_points) * len(calibration_times))
     if failures and all(e.rmse_ns is None for e in history):
         causes: dict[str, int] = {}
         for failure in failures:

@@ -23,6 +23,9 @@ from .commands import COMMANDS
 if TYPE_CHECKING:
     from imcpnn.circuit import IrisModels
 
+#: ``compare --quick``'s test and calibration samples (the demo's; :func:`imcpnn.circuit.quick_compare`).
+QUICK_SAMPLES, QUICK_CALIBRATION = 3, 2
+
 #: The sky130 corners (kept here so that `imcpnn circuit --help` imports nothing heavy; the config checks
 #: them against :data:`imcpnn.circuit.config.SKY130_CORNERS`).
 CORNERS = ("tt", "ss", "ff", "sf", "fs")
@@ -105,13 +108,40 @@ def register(subparsers: Any) -> None:
     )
     comp.add_argument("--out", type=Path, required=True, help="output folder")
     comp.add_argument(
-        "--samples", type=_integer_at_least(1, "test samples"), default=50, help="test samples to simulate (default 50)"
+        "--quick",
+        action="store_true",
+        help=f"the demo's short flow: {QUICK_SAMPLES} test and {QUICK_CALIBRATION} calibration samples (unless "
+        "--samples/--calibration say otherwise) and a scale search of at most two Gauss-Newton steps (no 1 %% grid "
+        "descent): about 30 simulations",
+    )
+    comp.add_argument(
+        "--samples",
+        type=_integer_at_least(1, "test samples"),
+        default=None,
+        help=f"test samples to simulate (default 50; {QUICK_SAMPLES} with --quick)",
     )
     comp.add_argument(
         "--calibration",
         type=_integer_at_least(1, "calibration samples"),
-        default=10,
-        help="calibration samples (training split) for the scale search (default 10)",
+        default=None,
+        help="calibration samples (training split) for the scale search; each scale point the search evaluates "
+        f"simulates all of them (default 10; {QUICK_CALIBRATION} with --quick)",
+    )
+    comp.add_argument(
+        "--max-search-points",
+        type=_integer_at_least(1, "scale points per flow"),
+        default=None,
+        help="cap on the scale points each flow's search evaluates (default 40; the search's simulations are at "
+        "most this x --calibration per flow)",
+    )
+    comp.add_argument(
+        "--threads",
+        type=_integer_at_least(1, "torch threads"),
+        default=None,
+        help="CPU threads for the two trainings (default: torch's choice; 1 is fastest on a busy machine)",
+    )
+    comp.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (log lines still give the simulations left)"
     )
     comp.add_argument(
         "--weights",
@@ -264,6 +294,10 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _compare_into(args: argparse.Namespace, config: Any, weights: IrisModels | None) -> int:
+    import dataclasses
+
+    import torch
+
     from imcpnn.circuit import (
         ANN_TO_IMC,
         PNN_TO_IMC,
@@ -273,7 +307,13 @@ def _compare_into(args: argparse.Namespace, config: Any, weights: IrisModels | N
         prepare_run_folder,
         train_iris_models,
     )
+    from imcpnn.circuit.compare import QUICK_SEARCH
+    from imcpnn.circuit.progress import SimulationProgress
 
+    samples = args.samples or (QUICK_SAMPLES if args.quick else 50)
+    calibration = args.calibration or (QUICK_CALIBRATION if args.quick else 10)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     out: Path = prepare_run_folder(args.out, config)
     characterization = load_or_characterize(out, config, args.characterization)
     if weights is not None:
@@ -281,20 +321,23 @@ def _compare_into(args: argparse.Namespace, config: Any, weights: IrisModels | N
     else:
         models = train_iris_models(
             out, characterization.e_rev_pos, characterization.e_rev_neg, characterization.beta_dis, seed=args.seed,
-            n_calibration=args.calibration,
+            n_calibration=calibration,
         )  # fmt: skip
     fixed: dict[str, tuple[float, float]] = {}
     if args.scale_ann is not None:
         fixed[ANN_TO_IMC] = (args.scale_ann[0], args.scale_ann[1])
     if args.scale_pnn is not None:
         fixed[PNN_TO_IMC] = (args.scale_pnn, args.scale_pnn)
+    search = dataclasses.replace(QUICK_SEARCH if args.quick else ScaleSearchOptions(), fixed_scales=fixed)
+    if args.max_search_points is not None:
+        search = dataclasses.replace(search, max_evaluations=args.max_search_points)
     report = compare(
         out, ann_weights=models.ann_weights, pnn_weights=models.pnn_weights,
-        calibration_times=np.asarray(models.calibration_times)[: args.calibration],
-        test_times=np.asarray(models.test_times)[: args.samples], characterization=characterization, config=config,
-        workers=args.workers, timeout_s=args.timeout, search=ScaleSearchOptions(fixed_scales=fixed),
-        test_labels=models.test_labels,
+        calibration_times=np.asarray(models.calibration_times)[:calibration],
+        test_times=np.asarray(models.test_times)[:samples], characterization=characterization, config=config,
+        workers=args.workers, timeout_s=args.timeout, search=search, test_labels=models.test_labels,
         extra={"training_test_accuracy": models.test_accuracy} if models.test_accuracy else None,
+        progress=SimulationProgress(bar=False) if args.no_progress else True,
     )  # fmt: skip
     data = report.to_dict()
     ratio = report.ratio
