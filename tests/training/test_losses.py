@@ -132,7 +132,7 @@ def test_silent_surrogate_needs_the_layers_and_a_valid_slope():
     from imcpnn.training.config import LossSettings
 
     loss_fn = losses.SpikeTimeLoss(LossSettings(silent_surrogate=1.0), window=4.0, num_classes=2)
-    with pytest.raises(ValueError, match="silent_surrogate need"):
+    with pytest.raises(ValueError, match="silent_surrogate and silent_hidden_penalty need"):
         loss_fn(torch.tensor([[1.0, math.inf]]), torch.tensor([0]))
     for bad in (-1.0, math.inf, math.nan, True):
         with pytest.raises(ValueError, match="silent_surrogate must be"):
@@ -157,3 +157,31 @@ def test_the_ttfs_cnn_preset_keeps_the_firing_regulariser_a_nudge():
         q = float(firing_regulariser(layer_io))
     assert config.loss.gamma_q * q < 0.05
     assert get_family("ttfs").defaults.gamma_q * q > 1.0  # the family default: as large as the cross-entropy
+
+
+def test_the_silent_hidden_penalty_revives_dead_hidden_neurons_only():
+    """A silent hidden neuron has no spike-time gradient; the penalty's gradient raises its input weights,
+    and neurons that fire (and the output layer) add nothing."""
+    from imcpnn.layers import build_network
+    from imcpnn.training.losses import silent_hidden_penalty
+    from imcpnn.training.trainer import forward_layers
+
+    torch.manual_seed(0)
+    network = build_network("6-4-3", family="ttfs", e_rev_pos=2.0, e_rev_neg=-2.0, window=4.0, steps=8)
+    hidden = next(network.spiking_layers())
+    with torch.no_grad():
+        hidden.weight[0] = -0.5  # neuron 0 never fires
+        hidden.weight[1:] = 3.0  # the others fire early
+    inputs = torch.rand(5, 6, generator=torch.Generator().manual_seed(1))
+    network.eval()
+    _, layer_io = forward_layers(network, inputs)
+    assert not torch.isfinite(layer_io[0][2][:, 0]).any() and torch.isfinite(layer_io[0][2][:, 1:]).all()
+    penalty = silent_hidden_penalty(layer_io)
+    with torch.no_grad():
+        v_end = hidden.end_potential(inputs)[:, 0]  # falls towards E- = -2: a gap of ϑ - v(T) ~ 3
+    assert float(v_end.max()) < -1.0
+    assert float(penalty.detach()) == pytest.approx(float((1.0 - v_end).mean()) / 4, rel=1e-6)  # 1 of 4 neurons
+    penalty.backward()
+    assert (hidden.weight.grad[0] < 0).all()  # descending the penalty raises the dead neuron's weights
+    assert (hidden.weight.grad[1:] == 0).all()
+    assert network[-1].weight.grad is None or (network[-1].weight.grad == 0).all()

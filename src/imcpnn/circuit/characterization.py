@@ -26,7 +26,7 @@ LAMBDA_CURRENT_RANGE = (0.05, 1.0)
 #: the others are its ``details``.
 _FITTED_KEYS = frozenset({
     "lambda_n", "lambda_p", "lambda_dis", "r2", "e_rev_pos", "e_rev_neg", "e_dis", "beta_dis", "vth_circ", "v_rest",
-    "discharger_current_a", "c_eff_f", "tables",
+    "discharger_current_a", "c_eff_f", "tables", "mismatch",
 })  # fmt: skip
 #: The keys :meth:`Characterization.from_dict` needs.
 _REQUIRED_KEYS = frozenset({
@@ -75,6 +75,125 @@ class BiasTable:
         return PchipInterpolator(log_i, gate)(np.log(current))
 
 
+def _floats(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+@dataclass(frozen=True)
+class DeviceMismatch:
+    """Monte-Carlo DC statistics of one transistor role at one size, per gate bias (VARIATION.md section 3).
+
+    ``role``: ``nmos`` / ``pmos`` (the synapse's memory transistors) or ``discharger``; ``w_um``, ``l_um``: its
+    size (µm). Per gate bias ``gate_v`` (V, to ground) [g], at V_D = V0: ``nominal_current_a`` (A, mismatch off)
+    and ``nominal_lambda`` (1/V); over the instances: ``mean_current_a`` (A), ``sigma_current_rel`` (std(I) /
+    mean(I)), ``mean_lambda`` and ``sigma_lambda`` (1/V, the per-instance fit ``I = I0 (1 + λ ΔV)`` over the
+    membrane range, as the nominal characterisation fits it) and ``sigma_vth_v`` (V: the std of each instance's
+    gate-referred offset, the gate shift that gives the nominal device its current).
+    """
+
+    role: str
+    w_um: float
+    l_um: float
+    gate_v: np.ndarray
+    nominal_current_a: np.ndarray
+    nominal_lambda: np.ndarray
+    mean_current_a: np.ndarray
+    sigma_current_rel: np.ndarray
+    mean_lambda: np.ndarray
+    sigma_lambda: np.ndarray
+    sigma_vth_v: np.ndarray
+
+    _ARRAYS = (
+        "gate_v", "nominal_current_a", "nominal_lambda", "mean_current_a", "sigma_current_rel", "mean_lambda",
+        "sigma_lambda", "sigma_vth_v",
+    )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "w_um": self.w_um, "l_um": self.l_um} | {
+            name: getattr(self, name).tolist() for name in self._ARRAYS
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceMismatch:
+        arrays = {name: _floats(data[name]) for name in cls._ARRAYS}
+        if len({a.shape for a in arrays.values()}) != 1 or arrays["gate_v"].ndim != 1:
+            raise ValueError(f"mismatch.devices ({data['role']}) has columns of different lengths")
+        return cls(role=str(data["role"]), w_um=float(data["w_um"]), l_um=float(data["l_um"]), **arrays)
+
+
+@dataclass(frozen=True)
+class PelgromFit:
+    """The area law ``σ(Vth) = A_VT / sqrt(W L)`` of one role, fitted over its sizes at one gate bias
+    (VARIATION.md section 3): ``w_um``, ``l_um`` [s] (µm), the measured ``sigma_vth_v`` [s] (V) and
+    ``sigma_current_rel`` [s] there, the Pelgrom constant ``a_vt_v_um`` (V·µm; least squares through the origin
+    in ``1/sqrt(W L)``) and the fit's ``r2``."""
+
+    role: str
+    gate_v: float
+    w_um: np.ndarray
+    l_um: np.ndarray
+    sigma_vth_v: np.ndarray
+    sigma_current_rel: np.ndarray
+    a_vt_v_um: float
+    r2: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role, "gate_v": self.gate_v, "w_um": self.w_um.tolist(), "l_um": self.l_um.tolist(),
+            "sigma_vth_v": self.sigma_vth_v.tolist(), "sigma_current_rel": self.sigma_current_rel.tolist(),
+            "a_vt_v_um": self.a_vt_v_um, "r2": self.r2,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PelgromFit:
+        return cls(
+            role=str(data["role"]), gate_v=float(data["gate_v"]), w_um=_floats(data["w_um"]),
+            l_um=_floats(data["l_um"]), sigma_vth_v=_floats(data["sigma_vth_v"]),
+            sigma_current_rel=_floats(data["sigma_current_rel"]), a_vt_v_um=float(data["a_vt_v_um"]),
+            r2=float(data["r2"]),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MismatchStatistics:
+    """The Monte-Carlo DC characterisation of device mismatch (VARIATION.md sections 1 and 3): the sky130
+    library section (``<corner>_mm``: ``MC_MM_SWITCH=1``), corner, temperature (°C), ngspice's ``seed`` and the
+    number of instances per device, the statistics of each role and size (:class:`DeviceMismatch`) and the
+    area law per role (:class:`PelgromFit`)."""
+
+    library_section: str
+    corner: str
+    temperature_c: float
+    seed: int
+    instances: int
+    devices: tuple[DeviceMismatch, ...]
+    pelgrom: tuple[PelgromFit, ...]
+    wall_time_s: float
+
+    def device(self, role: str, w_um: float, l_um: float) -> DeviceMismatch:
+        """The statistics of ``role`` at ``W x L`` (µm); a KeyError when it was not measured."""
+        for item in self.devices:
+            if item.role == role and math.isclose(item.w_um, w_um) and math.isclose(item.l_um, l_um):
+                return item
+        raise KeyError(f"no mismatch statistics of the {role} role at W={w_um} µm, L={l_um} µm")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "library_section": self.library_section, "corner": self.corner, "temperature_c": self.temperature_c,
+            "seed": self.seed, "instances": self.instances, "devices": [d.to_dict() for d in self.devices],
+            "pelgrom": [p.to_dict() for p in self.pelgrom], "wall_time_s": self.wall_time_s,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MismatchStatistics:
+        return cls(
+            library_section=str(data["library_section"]), corner=str(data["corner"]),
+            temperature_c=float(data["temperature_c"]), seed=int(data["seed"]), instances=int(data["instances"]),
+            devices=tuple(DeviceMismatch.from_dict(d) for d in data["devices"]),
+            pelgrom=tuple(PelgromFit.from_dict(p) for p in data["pelgrom"]), wall_time_s=float(data["wall_time_s"]),
+        )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Characterization:
     """The fitted non-idealities and the weight -> bias tables (what ``characterization.json`` holds)."""
@@ -93,6 +212,7 @@ class Characterization:
     discharger_current_a: float  # A, discharger current at V0 and vb_dis
     c_eff_f: float  # F, effective membrane capacitance measured in transient (NaN if not measured)
     details: dict[str, Any]
+    mismatch: MismatchStatistics | None = None  # the Monte-Carlo DC statistics (None: not measured)
 
     # The spec's formulas (CIRCUIT.md, Table 2), each in one place.
     @property
@@ -139,8 +259,47 @@ class Characterization:
                 "pmos": self.pmos.to_dict(),
                 "discharger": self.discharger.to_dict(),
             },
+            **({"mismatch": self.mismatch.to_dict()} if self.mismatch is not None else {}),
             **self.details,
         }
+
+    @property
+    def corner(self) -> str | None:
+        """The sky130 corner the devices were characterised at (None: not recorded, e.g. measured curves)."""
+        config = self.details.get("config")
+        return config.get("corner") if isinstance(config, dict) else None
+
+    @property
+    def temperature_c(self) -> float | None:
+        """The temperature (°C) the devices were characterised at (None: not recorded)."""
+        config = self.details.get("config")
+        value = config.get("temperature") if isinstance(config, dict) else None
+        return float(value) if value is not None else None
+
+    @property
+    def discharger_trim(self) -> Any:
+        """The calibration of Vb_dis (:class:`~.characterize.DischargerTrim`; None when not recorded)."""
+        from .characterize import DischargerTrim
+
+        data = self.details.get("discharger_trim")
+        return DischargerTrim.from_dict(data) if isinstance(data, dict) else None
+
+    @property
+    def sense_trim(self) -> Any:
+        """The calibration of Vb_sense (:class:`~.characterize.SenseTrim`; None when not recorded, e.g. files made
+        before it existed)."""
+        from .characterize import SenseTrim
+
+        data = self.details.get("sense_trim")
+        return SenseTrim.from_dict(data) if isinstance(data, dict) else None
+
+    def circuit_config(self) -> Any:
+        """The :class:`~.config.CircuitConfig` the characterisation was made with, its trimmed ``vb_sense`` and
+        ``vb_dis`` included (None when the file records none)."""
+        from .config import CircuitConfig
+
+        config = self.details.get("config")
+        return CircuitConfig.from_dict(config) if isinstance(config, dict) else None
 
     def digest(self) -> str:
         """A hash of :meth:`to_dict` (the same for this object and its ``characterization.json`` read back):
@@ -194,6 +353,7 @@ class Characterization:
             discharger_current_a=float(data["discharger_current_a"]),
             c_eff_f=float(data["c_eff_f"]) if data.get("c_eff_f") is not None else math.nan,
             details={k: v for k, v in data.items() if k not in _FITTED_KEYS},
+            mismatch=MismatchStatistics.from_dict(data["mismatch"]) if data.get("mismatch") is not None else None,
         )
 
     @classmethod

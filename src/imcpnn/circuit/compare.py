@@ -14,10 +14,12 @@ All output neurons enter the RMSE (5 per sample, 3 of which are the Iris classes
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,21 @@ from ..outdir import check_output_folder
 from ..params import NeuronParams
 from .characterization import Characterization
 from .config import CircuitConfig
+from .dac import BiasDAC
+from .energy import FEMTO, EnergyConstants, estimate_energy, measure_energy_constants
 from .flows import ANN_TO_IMC, PNN_TO_IMC, Flow, build_flows, train_iris_models
 from .model import clip_times, model_membrane_traces, model_spike_times
-from .plots import WaveformPanel, plot_histogram, plot_waveforms
+from .netlist import NETLIST_REVISION
+from .plots import WaveformPanel, plot_energy_split, plot_histogram, plot_waveforms
 from .progress import SimulationProgress
-from .report import Accuracy, CharacterizationSummary, FailedSample, FlowResult, Report
+from .report import Accuracy, CharacterizationSummary, EnergySummary, FailedSample, FlowEnergy, FlowResult, Report
 from .run_folder import load_or_characterize, prepare_run_folder
 from .runner import SampleResult, check_workers, load_waveforms, run_samples
 from .scale_search import Point, ScaleSearchOptions, SearchEvaluation, search_scale
-from .spice import check_timeout
+from .spice import SpiceSimulationError, check_timeout
+
+#: The energy model's SPICE constants of a comparison folder (:func:`load_or_measure_energy_constants`).
+ENERGY_CONSTANTS_FILE = "energy_constants.json"
 
 
 def output_differences(results: Sequence[SampleResult], model_output: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -70,6 +78,16 @@ class SimulationSetup:
     timeout_s: float
     log: Callable[[str], None]
     progress: SimulationProgress | None = None
+    _energy_constants: dict[str, EnergyConstants | None] = field(default_factory=dict)
+
+    def energy_constants(self) -> EnergyConstants | None:
+        """The energy model's SPICE constants (:func:`load_or_measure_energy_constants`), measured on first use:
+        only once a flow's test samples have recorded energies, so a comparison that fails before measures none."""
+        if "constants" not in self._energy_constants:
+            self._energy_constants["constants"] = load_or_measure_energy_constants(
+                self.out, self.config, self.characterization, self.timeout_s, self.log
+            )
+        return self._energy_constants["constants"]
 
     @property
     def waveform_dir(self) -> Path:
@@ -93,7 +111,7 @@ class SimulationSetup:
         results = run_samples(
             jobs, self.config, results_path=self.out / f"test_{flow.name}.jsonl", workers=self.workers,
             timeout_s=self.timeout_s, waveform_dir=self.waveform_dir, keep_waveforms=False, progress=self.progress,
-            log=self.log,
+            require_energy=True, log=self.log,
         )  # fmt: skip
         return [job.key for job in jobs], [results[job.key] for job in jobs]
 
@@ -131,6 +149,92 @@ def _accuracy(
     )
 
 
+def _mean_layers(breakdowns: Sequence[Sequence[Mapping[str, float]]]) -> tuple[dict[str, float], ...]:
+    """Per layer, the mean (fJ) of each entry over the samples; ``breakdowns[k][layer][name]`` in J."""
+    return tuple(
+        {name: float(np.mean([sample[layer][name] for sample in breakdowns])) / FEMTO for name in first}
+        for layer, first in enumerate(breakdowns[0])
+    )
+
+
+def flow_energy(
+    flow: Flow,
+    scales: Point,
+    results: Sequence[SampleResult],
+    test_times: np.ndarray,
+    config: CircuitConfig,
+    constants: Callable[[], EnergyConstants | None],
+) -> FlowEnergy | None:
+    """The flow's energy per inference over the test samples whose simulation recorded one: SPICE's mean split
+    and the model's estimate (:func:`~.energy.estimate_energy`, the flow's own model at its scales) on the same
+    samples, with the SPICE constants ``constants()`` gives (when it gives None, SPICE's alone); None when no
+    sample has a SPICE energy."""
+    measured = [k for k, result in enumerate(results) if result.ok and result.energy is not None]
+    if not measured:
+        return None
+    spice = [results[k].energy for k in measured]
+    spice_totals = np.array([e.total for e in spice])
+    model, errors = None, ()
+    energy_constants = constants()
+    if energy_constants is not None:
+        estimate = estimate_energy(flow.weights, test_times[measured], flow.params, config, energy_constants, scales)
+        model = EnergySummary(
+            layers=_mean_layers([estimate.sample(row).parts for row in range(len(measured))]),
+            synaptic_events=float(np.mean(estimate.synaptic_events.sum(axis=1))),
+        )
+        errors = tuple(float(x) for x in (estimate.total - spice_totals) / spice_totals)
+    drivers = {
+        group: float(np.mean([sum(layer[group] for layer in e.driver_charge) for e in spice])) * config.vdd / FEMTO
+        for group in ("control", "input")
+    }
+    return FlowEnergy(
+        n_samples=len(measured),
+        spice=EnergySummary(
+            layers=_mean_layers([e.parts for e in spice]),
+            synaptic_events=float(np.mean([e.n_synaptic_events for e in spice])),
+            sources=_mean_layers([e.sources for e in spice]),
+        ),
+        model=model,
+        total_rel_errors=errors,
+        cmos_driver_fj=drivers,
+    )
+
+
+def load_or_measure_energy_constants(
+    out: Path, config: CircuitConfig, characterization: Characterization, timeout_s: float, log: Callable[[str], None]
+) -> EnergyConstants | None:
+    """The energy model's SPICE constants of ``out/energy_constants.json`` when it was measured for this netlist
+    revision, config and characterisation; else measured (:func:`~.energy.measure_energy_constants`, a few
+    transients) and written there. None, with a log line, for a characterisation without ``c_eff_f``."""
+    path = out / ENERGY_CONSTANTS_FILE
+    stamp = {
+        "netlist_revision": NETLIST_REVISION, "config": json.loads(json.dumps(config.to_dict())),
+        "characterization": characterization.digest(),
+    }  # fmt: skip
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            if data.get("stamp") == stamp:
+                return EnergyConstants.from_dict(data["constants"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # unreadable or of another circuit: measured again below
+    if not (math.isfinite(characterization.c_eff_f) and characterization.c_eff_f > 0):
+        log("energy: the characterisation has no c_eff_f; the model's energy estimate is left out")
+        return None
+    log("energy: measuring the model's SPICE constants (the sensing inverter's DC sweeps and a few transients)")
+    work = out / "energy_constants_work"
+    try:
+        constants = measure_energy_constants(config, characterization, work, timeout_s=timeout_s, log=log)
+    except (SpiceSimulationError, RuntimeError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log(f"energy: the model's constants could not be measured ({first}); only SPICE's energy is reported")
+        return None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_json(path, {"stamp": stamp, "constants": constants.to_dict()}, indent=1)
+    return constants
+
+
 def compare_flow(
     flow: Flow,
     simulation: SimulationSetup,
@@ -157,6 +261,7 @@ def compare_flow(
         rmse_ns=rmse_ns(diffs, config),
         failed=tuple(FailedSample(k, results[k].cause, results[k].message) for k in failed),
         max_abs_diff_ns=float(np.abs(differences_ns).max()) if diffs.size else None, search_history=history,
+        energy=flow_energy(flow, scales, results, test_times, config, simulation.energy_constants),
     )  # fmt: skip
     worst = None
     if ok:
@@ -243,6 +348,7 @@ def compare(
     n_classes: int = 3,
     extra: Mapping[str, Any] | None = None,
     progress: bool | SimulationProgress = False,
+    dac: BiasDAC | None = None,
     log: Callable[[str], None] = print,
 ) -> Report:
     """Run both flows and write ``out_dir/report.json``, ``spike_time_histogram.png`` and
@@ -258,6 +364,8 @@ def compare(
     spike wins). ``extra`` is merged into the report (e.g. the training runs' accuracies).
     ``progress=True`` shows a bar (or, without a terminal, log lines) over the simulations with an ETA
     (:class:`~imcpnn.circuit.progress.SimulationProgress`; pass one to share it across calls).
+    ``dac``: both flows' gate biases on a bias DAC's levels (:mod:`imcpnn.circuit.dac`); the model
+    side stays the trained network, so the RMSE includes what the DAC costs.
     """
     started = time.perf_counter()
     check_output_folder(out_dir, "out_dir")
@@ -278,7 +386,7 @@ def compare(
         characterization = load_or_characterize(out, config, log=log)
     c_eff = characterization.c_eff_f
     start = c_eff / config.c_m if math.isfinite(c_eff) else 1.0
-    flows = build_flows(ann_weights, pnn_weights, characterization, ann_params)
+    flows = build_flows(ann_weights, pnn_weights, characterization, ann_params, dac)
     tracker = SimulationProgress(log) if progress is True else (progress or None)
     if tracker is not None:
         tracker.plan(len(flows) * test_times.shape[0])
@@ -307,13 +415,16 @@ def compare(
         characterization=CharacterizationSummary.of(characterization),
         flows=tuple(outcome.result for outcome in outcomes), n_samples=int(test_times.shape[0]),
         n_calibration=int(calibration_times.shape[0]), search=search, search_start=start, config=config,
-        with_accuracy=test_labels is not None, extra=dict(extra or {}),
+        with_accuracy=test_labels is not None, extra=dict(extra or {}), bias_dac=dac,
         wall_time_s=round(time.perf_counter() - started, 1),
     )  # fmt: skip
     write_json(out / "report.json", report.to_dict(), indent=1, default=float)
     plot_histogram(
         {o.result.name: o.differences_ns for o in outcomes}, report.rmse_ns, out / "spike_time_histogram.png"
     )
+    energies = {o.result.name: o.result.energy for o in outcomes if o.result.energy is not None}
+    if energies:
+        plot_energy_split(energies, out / "energy_split.png")
     worst = {o.result.name: o.worst for o in outcomes if o.worst is not None}
     if worst:
         plot_waveforms(worst, config, out / "worst_sample_waveforms.png")

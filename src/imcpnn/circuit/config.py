@@ -85,7 +85,9 @@ class CircuitConfig:
     t_circ: float = 1e-6  # s, length of each phase (reset, accumulation, firing)
     v_rest: float = 1.3  # V, resting (reset) potential V0
     v_switch: float = 0.428  # V, switching threshold of the sensing inverter
-    vb_sense: float = 0.95  # V, bias of the sensing inverter's current-limiting PMOS
+    # V, bias of the sensing inverter's current-limiting PMOS: the tt 27 °C design, switching at Vswitch; other
+    # corners and temperatures trim it (characterize.trim_biases, before Vb_dis; docs/circuit.md)
+    vb_sense: float = 0.95
     # V, bias of the discharger NMOS: the paper's 0.554 V, trimmed by 0.1 mV so that a neuron without input
     # reaches the threshold at the end of its firing window (the paper's criterion) on this 115.3 fF membrane
     vb_dis: float = 0.5541
@@ -194,3 +196,23 @@ class CircuitConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CircuitConfig:
+        """The config of a :meth:`to_dict` (as ``characterization.json`` records it): the transistor sizes as
+        :class:`TransistorSize`, ``layer_sizes`` as a tuple. Unknown keys raise a ValueError naming them."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a circuit config must be a JSON object of CircuitConfig's fields; got {data!r}")
+        names = {item.name: str(item.type) for item in fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"a circuit config has unknown fields {unknown}; CircuitConfig has {sorted(names)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if "TransistorSize" in names[name] and isinstance(value, dict):
+                values[name] = TransistorSize(value["w"], value["l"])
+            elif name == "layer_sizes":
+                values[name] = tuple(value)
+            else:
+                values[name] = value
+        return cls(**values)

@@ -23,6 +23,7 @@ from imcpnn.params import NeuronParams
 
 from .characterization import Characterization
 from .config import CircuitConfig
+from .dac import BiasDAC, quantize_biases
 from .mapping import as_numpy, weights_to_biases
 from .runner import SampleJob
 
@@ -43,6 +44,7 @@ class Flow:
     weights: tuple[np.ndarray, ...]
     params: NeuronParams
     two_dimensional: bool
+    dac: BiasDAC | None = None  # gate biases on a DAC's levels (:mod:`.dac`); None: exact biases
 
     def jobs(
         self,
@@ -55,9 +57,12 @@ class Flow:
         """One simulation job per sample (keys ``<prefix><k:03d>``) with the weights mapped at ``scales``;
         the characterisation's digest is the jobs' ``context`` (part of their cache key).
 
-        Raises :class:`ValueError` when a current falls outside the characterised tables.
+        Raises :class:`ValueError` when a current falls outside the characterised tables. With a
+        :attr:`dac` the biases are put on its levels (:func:`~imcpnn.circuit.dac.quantize_biases`).
         """
         biases = tuple(weights_to_biases(self.weights, characterization, config, scales[0], scales[1]))
+        if self.dac is not None:
+            biases = tuple(quantize_biases(biases, self.dac, characterization))
         context = f"characterization {characterization.digest()}"
         return [SampleJob(f"{prefix}{k:03d}", tuple(row), biases, context=context) for k, row in enumerate(input_times)]
 
@@ -67,12 +72,13 @@ def build_flows(
     pnn_weights: Sequence[object],
     characterization: Characterization,
     ann_params: NeuronParams | None = None,
+    dac: BiasDAC | None = None,
 ) -> tuple[Flow, Flow]:
     """ANN-to-IMC (``ann_params``, default :data:`IDEAL_PARAMS`; 2-D scale) and PNN-to-IMC (the
-    characterised model, :attr:`Characterization.neuron_params`; 1-D scale)."""
+    characterised model, :attr:`Characterization.neuron_params`; 1-D scale), both through ``dac`` if given."""
     return (
-        Flow(ANN_TO_IMC, tuple(as_numpy(w) for w in ann_weights), ann_params or IDEAL_PARAMS, True),
-        Flow(PNN_TO_IMC, tuple(as_numpy(w) for w in pnn_weights), characterization.neuron_params, False),
+        Flow(ANN_TO_IMC, tuple(as_numpy(w) for w in ann_weights), ann_params or IDEAL_PARAMS, True, dac),
+        Flow(PNN_TO_IMC, tuple(as_numpy(w) for w in pnn_weights), characterization.neuron_params, False, dac),
     )
 
 

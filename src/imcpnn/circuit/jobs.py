@@ -17,6 +17,7 @@ import numpy as np
 
 from .cache import stable_digest
 from .config import CircuitConfig
+from .energy import EnergyBreakdown
 from .netlist import NETLIST_REVISION, LayerBiases, check_name, check_netlist_line
 
 #: Failure causes that the same inputs reproduce: a rerun keeps them (unless ``retry_failed``).
@@ -84,7 +85,9 @@ class SampleResult:
     A neuron that does not fire in its window has ``+inf``. ``waveforms`` (when kept) maps
     ``"time"`` (s) and the probed node names (``mem_l_i``, ``spike_l_i``, ``spike_0_j``) to volts.
     ``digest`` is the job's (:meth:`SampleJob.digest`); a failure keeps the last lines of ngspice's log
-    in ``log_tail`` and the ngspice time limit it ran under in ``timeout_s``.
+    in ``log_tail`` and the ngspice time limit it ran under in ``timeout_s``. ``energy``: the energy the
+    sample's inference took, from the metered sources (:func:`imcpnn.circuit.energy.spice_energy`); None in a
+    failure and in records written before the netlist was metered (revision 4).
     """
 
     key: str
@@ -97,6 +100,7 @@ class SampleResult:
     digest: str = ""
     log_tail: str = ""
     timeout_s: float | None = None
+    energy: EnergyBreakdown | None = None
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-serialisable record (``+inf`` written as ``null``), without the waveforms."""
@@ -110,6 +114,8 @@ class SampleResult:
             "message": self.message,
             "wall_s": round(self.wall_s, 3),
         }
+        if self.energy is not None:
+            record["energy"] = self.energy.to_dict()
         if not self.ok:
             record["log_tail"] = self.log_tail
             record["timeout_s"] = self.timeout_s
@@ -128,6 +134,7 @@ class SampleResult:
         except (TypeError, ValueError):
             raise ValueError("its 'spike_times' are not lists of numbers") from None
         timeout = record.get("timeout_s")
+        energy = record.get("energy")  # absent from records of before the energy meters
         return cls(
             key=record["key"],
             ok=record["ok"],
@@ -138,6 +145,7 @@ class SampleResult:
             digest=str(record.get("digest", "")),
             log_tail=str(record.get("log_tail", "")),
             timeout_s=float(timeout) if isinstance(timeout, (int, float)) else None,
+            energy=EnergyBreakdown.from_dict(energy) if energy is not None else None,
         )
 
     def reusable_for(self, digest: str, timeout_s: float, retry_failed: bool = False) -> bool:

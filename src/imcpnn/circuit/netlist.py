@@ -32,8 +32,17 @@ PFET_HVT = "sky130_fd_pr__pfet_01v8_hvt"
 #: Revision of the generated circuit, stored with every comparison so that a folder simulated with an
 #: older generator is not reused (:func:`imcpnn.circuit.compare.prepare_run_folder`). 2: dummy switches
 #: on the selectors' internal nodes, matched spike/spikeb output stage, both word lines coupled to the
-#: membranes they cross. 3: NMOS dummies of full selector width (the PMOS ones stay at half).
-NETLIST_REVISION = 3
+#: membranes they cross. 3: NMOS dummies of full selector width (the PMOS ones stay at half). 4: energy meters
+#: (:func:`build_network_netlist` with ``energy_meters``, what the runner simulates): every part of every
+#: layer on its own supply, bias and 0 V ammeter sources, and the transient continued by
+#: :data:`ENERGY_SETTLE_FRACTION` of a phase so that the last layer's reset completes (the same circuit
+#: otherwise; spike times unchanged).
+NETLIST_REVISION = 4
+
+#: How far (fraction of ``t_circ``) a metered transient runs past :func:`stop_time`: the last layer's reset
+#: rises centred on ``stop_time`` and restores its membranes within a few ns, so that every layer ends the
+#: transient in the state it started from (one complete inference, no stored energy left over).
+ENERGY_SETTLE_FRACTION = 0.05
 
 #: Diffusion extension beyond the gate, µm (xschem's sky130 default: ad = as = W * 0.29 µm).
 DIFFUSION_LENGTH = 0.29
@@ -111,14 +120,62 @@ class LayerBiases:
         return cls(nan, nan.copy())
 
 
+#: What each group of metered sources delivers (:class:`SupplyMeter`; VARIATION.md section 6): V0 to the reset
+#: gates (``rest``); vdd to the reset PMOS's n-well (``reset_well``), to the PMOS synapses (``synapse_vdd``), to
+#: the sensing inverters (``sense_vdd``), to the latches and output stages (``logic_vdd``); 0 V ammeters between
+#: the NMOS synapses' selectors and ground (``synapse_ground``) and between the dischargers' phase switches and
+#: ground (``discharger_ground``); the gate biases (``bias``), the layer's reset/phase lines and their inverses
+#: (``control``) and the input spikes and their inverses (``input``, layer 1's word lines).
+METER_GROUPS = (
+    "rest", "reset_well", "synapse_vdd", "synapse_ground", "discharger_ground", "sense_vdd", "logic_vdd", "bias",
+    "control", "input",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SupplyMeter:
+    """One metered ideal voltage source of a metered netlist: its element ``source`` (``Vrest_1``), the neuron
+    ``layer`` it serves, its :data:`METER_GROUPS` ``group`` and its voltage as PWL ``points`` (time s, V; one
+    point for a DC source). ngspice's ``i(source)`` is the current from its + node through it to ground, so the
+    power it delivers is ``-V i``."""
+
+    source: str
+    layer: int
+    group: str
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        if self.group not in METER_GROUPS:
+            raise ValueError(f"meter group must be one of {METER_GROUPS}; got {self.group!r}")
+        object.__setattr__(self, "points", tuple((float(t), float(v)) for t, v in self.points))
+
+    @property
+    def vector(self) -> str:
+        """The ngspice vector of the source's current."""
+        return f"i({self.source.lower()})"
+
+    def voltage(self, time_s: np.ndarray) -> np.ndarray:
+        """The source's voltage (V) at ``time_s`` (its PWL held before the first and after the last point)."""
+        times = np.array([t for t, _ in self.points])
+        values = np.array([v for _, v in self.points])
+        return np.interp(np.asarray(time_s, dtype=float), times, values)
+
+
 @dataclass(frozen=True)
 class Netlist:
-    """A netlist ready for :func:`imcpnn.circuit.spice.run_ngspice`: text, probed vectors, stop time."""
+    """A netlist ready for :func:`imcpnn.circuit.spice.run_ngspice`: text, probed vectors, stop time, and (for a
+    metered netlist) the sources whose currents are written too (:attr:`written_vectors`)."""
 
     text: str
     vectors: tuple[str, ...]
     t_stop: float  # s
     layer_sizes: tuple[int, ...]
+    meters: tuple[SupplyMeter, ...] = ()
+
+    @property
+    def written_vectors(self) -> tuple[str, ...]:
+        """The probed voltages, then the metered sources' currents."""
+        return self.vectors + tuple(meter.vector for meter in self.meters)
 
 
 def accumulation_start(config: CircuitConfig, layer: int) -> float:
@@ -248,108 +305,177 @@ def input_points(config: CircuitConfig, spike_time: float) -> list[tuple[float, 
     )
 
 
-def _neuron(config: CircuitConfig, layer: int, index: int) -> list[str]:
-    """Membrane capacitor, reset gate, discharger, sensing inverter, SR latch and matched output stage."""
-    c = config
-    mem, tag = membrane_node(layer, index), f"{layer}_{index}"
-    phase, phaseb, reset, resetb = f"phase_{layer}", f"phaseb_{layer}", f"reset_{layer}", f"resetb_{layer}"
-    sense, q, qb = f"sense_{tag}", f"q_{tag}", f"qb_{tag}"
-    spike, spikeb = spike_node(layer, index), f"spikeb_{tag}"
+@dataclass(frozen=True)
+class NeuronSupplies:
+    """The supply and bias nodes of one neuron's parts (defaults: the shared nodes ``vdd``, ``vrest``, ``vbdis``,
+    ``vbsense`` and ground, as the subcircuit export draws them; :func:`layer_supplies` gives each layer's
+    parts their own, metered, nodes).
+
+    ``reset_well``: the n-well (bulk) of the reset gate's PMOS; ``rest``: V0, the reset gate's source;
+    ``discharger_ground``: the source of the discharger's phase switch; ``sense_vdd``: the top of the sensing
+    inverter's stack and the n-wells of its PMOS; ``logic_vdd``: the SR latch, the output stage and its
+    always-on transmission gate.
+    """
+
+    reset_well: str = "vdd"
+    rest: str = "vrest"
+    discharger_ground: str = "0"
+    discharger_bias: str = "vbdis"
+    sense_vdd: str = "vdd"
+    sense_bias: str = "vbsense"
+    logic_vdd: str = "vdd"
+
+
+@dataclass(frozen=True)
+class SynapseSupplies:
+    """The supply nodes of one synapse block: ``vdd`` (the PMOS selector's source and the PMOS n-wells) and
+    ``ground`` (the NMOS selector's source); the defaults are the shared nodes."""
+
+    vdd: str = "vdd"
+    ground: str = "0"
+
+
+def neuron_devices(
+    config: CircuitConfig, suffix: str, *, mem: str, spike: str, spikeb: str, phase: str, phaseb: str, reset: str,
+    resetb: str, supplies: NeuronSupplies = NeuronSupplies(),
+) -> list[str]:  # fmt: skip
+    """One neuron's devices: membrane capacitor, reset gate, discharger, sensing inverter, SR latch and matched
+    output stage (CIRCUIT.md, "Architecture", Neuron).
+
+    ``suffix`` ends every element and internal node name (``"_1_0"`` in the flat netlist, ``""`` inside a
+    subcircuit); the supplies and biases are the nodes of ``supplies`` (by default ``vdd``, ``vrest``,
+    ``vbdis``, ``vbsense``) and ground.
+    """
+    c, s = config, supplies
+    sense, q, qb = f"sense{suffix}", f"q{suffix}", f"qb{suffix}"
     n, p = c.logic_nmos, c.logic_pmos
+    logic, vdd_s, gnd_dis = s.logic_vdd, s.sense_vdd, s.discharger_ground
     return [
-        f"* neuron {index} of layer {layer}",
-        f"Cmim_{tag} {mem} 0 {_fmt(c.c_mim)}",
-        f"Cwire_{tag} {mem} 0 {_fmt(c.c_membrane_wire)}" if c.c_membrane_wire > 0 else "",
+        f"Cmim{suffix} {mem} 0 {_fmt(c.c_mim)}",
+        f"Cwire{suffix} {mem} 0 {_fmt(c.c_membrane_wire)}" if c.c_membrane_wire > 0 else "",
         # reset transmission gate to V0
-        mosfet(f"rstn_{tag}", mem, reset, "vrest", "0", NFET, c.reset_switch),
-        mosfet(f"rstp_{tag}", mem, resetb, "vrest", "vdd", PFET, c.reset_switch),
+        mosfet(f"rstn{suffix}", mem, reset, s.rest, "0", NFET, c.reset_switch),
+        mosfet(f"rstp{suffix}", mem, resetb, s.rest, s.reset_well, PFET, c.reset_switch),
         # discharger: biased NMOS on the membrane, switched to ground by the phase signal
-        mosfet(f"disb_{tag}", mem, "vbdis", f"dis_{tag}", "0", NFET, c.discharger, shared_source=True),
-        mosfet(f"diss_{tag}", f"dis_{tag}", phase, "0", "0", NFET, c.discharger_switch, shared_drain=True),
+        mosfet(f"disb{suffix}", mem, s.discharger_bias, f"dis{suffix}", "0", NFET, c.discharger, shared_source=True),
+        mosfet(f"diss{suffix}", f"dis{suffix}", phase, gnd_dis, "0", NFET, c.discharger_switch, shared_drain=True),
         # sensing inverter: vdd - PMOS(vb_sense) - HVT PMOS - sense - LVT NMOS - 0; outside the firing
         # phase an NMOS holds its output low (no enable switch in the stack: its switching would
         # kick the HVT PMOS's source and, through the gate capacitance, the membrane)
-        mosfet(f"snb_{tag}", f"sb_{tag}", "vbsense", "vdd", "vdd", PFET, c.sense_pmos_bias, shared_drain=True),
-        mosfet(f"snp_{tag}", sense, mem, f"sb_{tag}", "vdd", PFET_HVT, c.sense_pmos_hvt, shared_source=True),
-        mosfet(f"snn_{tag}", sense, mem, "0", "0", NFET_LVT, c.sense_nmos_lvt),
-        mosfet(f"sno_{tag}", sense, phaseb, "0", "0", NFET, n),  # holds sense low when disabled
+        mosfet(f"snb{suffix}", f"sb{suffix}", s.sense_bias, vdd_s, vdd_s, PFET, c.sense_pmos_bias, shared_drain=True),
+        mosfet(f"snp{suffix}", sense, mem, f"sb{suffix}", vdd_s, PFET_HVT, c.sense_pmos_hvt, shared_source=True),
+        mosfet(f"snn{suffix}", sense, mem, "0", "0", NFET_LVT, c.sense_nmos_lvt),
+        mosfet(f"sno{suffix}", sense, phaseb, "0", "0", NFET, n),  # holds sense low when disabled
         # SR latch of two NOR gates: q = NOR(reset, qb), qb = NOR(sense, q)
-        *_nor(f"nr_{tag}", reset, qb, q, n, p),
-        *_nor(f"ns_{tag}", sense, q, qb, n, p),
+        *_nor(f"nr{suffix}", reset, qb, q, n, p, logic),
+        *_nor(f"ns{suffix}", sense, q, qb, n, p, logic),
         # output stage: x = NOT q; spike = NOT x through an inverter, spikeb = x through an always-on
         # transmission gate of matched delay, so both word lines switch together (the selectors'
         # dummy switches cancel their charge only when spike and spikeb edges coincide)
-        *_inverter(f"ob_{tag}", q, f"x_{tag}", n, p),
-        *_inverter(f"os_{tag}", f"x_{tag}", spike, c.output_nmos, c.output_pmos),
-        mosfet(f"otn_{tag}", spikeb, "vdd", f"x_{tag}", "0", NFET, c.output_nmos),
-        mosfet(f"otp_{tag}", spikeb, "0", f"x_{tag}", "vdd", PFET, c.output_pmos),
+        *_inverter(f"ob{suffix}", q, f"x{suffix}", n, p, logic),
+        *_inverter(f"os{suffix}", f"x{suffix}", spike, c.output_nmos, c.output_pmos, logic),
+        mosfet(f"otn{suffix}", spikeb, logic, f"x{suffix}", "0", NFET, c.output_nmos),
+        mosfet(f"otp{suffix}", spikeb, "0", f"x{suffix}", logic, PFET, c.output_pmos),
     ]
 
 
-def _nor(name: str, a: str, b: str, out: str, n: TransistorSize, p: TransistorSize) -> list[str]:
+def _neuron(config: CircuitConfig, layer: int, index: int, supplies: NeuronSupplies = NeuronSupplies()) -> list[str]:
+    """Neuron ``index`` of layer ``layer`` in the flat netlist (:func:`neuron_devices` on its nodes)."""
+    tag = f"{layer}_{index}"
+    devices = neuron_devices(
+        config, f"_{tag}", mem=membrane_node(layer, index), spike=spike_node(layer, index), spikeb=f"spikeb_{tag}",
+        phase=f"phase_{layer}", phaseb=f"phaseb_{layer}", reset=f"reset_{layer}", resetb=f"resetb_{layer}",
+        supplies=supplies,
+    )  # fmt: skip
+    return [f"* neuron {index} of layer {layer}", *devices]
+
+
+def _nor(name: str, a: str, b: str, out: str, n: TransistorSize, p: TransistorSize, vdd: str = "vdd") -> list[str]:
     return [
-        mosfet(f"{name}pa", f"{name}_x", a, "vdd", "vdd", PFET, p, shared_drain=True),
-        mosfet(f"{name}pb", out, b, f"{name}_x", "vdd", PFET, p, shared_source=True),
+        mosfet(f"{name}pa", f"{name}_x", a, vdd, vdd, PFET, p, shared_drain=True),
+        mosfet(f"{name}pb", out, b, f"{name}_x", vdd, PFET, p, shared_source=True),
         mosfet(f"{name}na", out, a, "0", "0", NFET, n),
         mosfet(f"{name}nb", out, b, "0", "0", NFET, n),
     ]
 
 
-def _inverter(name: str, a: str, out: str, n: TransistorSize, p: TransistorSize) -> list[str]:
+def _inverter(name: str, a: str, out: str, n: TransistorSize, p: TransistorSize, vdd: str = "vdd") -> list[str]:
     return [
-        mosfet(f"{name}p", out, a, "vdd", "vdd", PFET, p),
+        mosfet(f"{name}p", out, a, vdd, vdd, PFET, p),
         mosfet(f"{name}n", out, a, "0", "0", NFET, n),
     ]
 
 
-def _synapse(config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float, vb_p: float) -> list[str]:
-    """NMOS pair (memory transistor on the membrane, selector to ground) and PMOS pair (to vdd), each with a
-    dummy switch on its internal node driven by the complementary word line (``config.selector_dummy_*``)."""
-    tag = f"{layer}_{out}_{inp}"
-    mem = membrane_node(layer, out)
-    spike, spikeb = f"spike_{layer - 1}_{inp}", f"spikeb_{layer - 1}_{inp}"
-    lines = [f"* synapse {layer}: input {inp} -> neuron {out}"]
-    gate_n = "vbn_off"
-    if not math.isnan(vb_n):
-        gate_n = f"vbn_{tag}"
-        lines.append(f"Vbn_{tag} {gate_n} 0 DC {_fmt(vb_n)}")
-    gate_p = "vbp_off"
-    if not math.isnan(vb_p):
-        gate_p = f"vbp_{tag}"
-        lines.append(f"Vbp_{tag} {gate_p} 0 DC {_fmt(vb_p)}")
-    lines += [
-        mosfet(f"nm_{tag}", mem, gate_n, f"ns_{tag}", "0", NFET, config.synapse, shared_source=True),
-        mosfet(f"ns_{tag}", f"ns_{tag}", spike, "0", "0", NFET, config.synapse, shared_drain=True),
-        mosfet(f"pm_{tag}", mem, gate_p, f"ps_{tag}", "vdd", PFET, config.synapse, shared_source=True),
-        mosfet(f"ps_{tag}", f"ps_{tag}", spikeb, "vdd", "vdd", PFET, config.synapse, shared_drain=True),
+def synapse_devices(
+    config: CircuitConfig, suffix: str, *, mem: str, spike: str, spikeb: str, gate_n: str, gate_p: str,
+    supplies: SynapseSupplies = SynapseSupplies(),
+) -> list[str]:  # fmt: skip
+    """One synapse block's devices (CIRCUIT.md, "Architecture", Synapse block): the NMOS pair (memory transistor
+    on the membrane ``mem``, gate ``gate_n``; selector to ground, gate ``spike``) and the PMOS pair (to ``vdd``;
+    gates ``gate_p`` and ``spikeb``), each with a dummy switch on its internal node driven by the complementary
+    word line (``config.selector_dummy_*``), and the word lines' coupling to the membrane they cross.
+
+    ``suffix`` ends every element and internal node name (``"_1_0_2"`` in the flat netlist, ``""`` inside a
+    subcircuit); ``supplies`` names the block's vdd and ground nodes.
+    """
+    inner_n, inner_p = f"ns{suffix}", f"ps{suffix}"
+    vdd, ground = supplies.vdd, supplies.ground
+    lines = [
+        mosfet(f"nm{suffix}", mem, gate_n, inner_n, "0", NFET, config.synapse, shared_source=True),
+        mosfet(f"ns{suffix}", inner_n, spike, ground, "0", NFET, config.synapse, shared_drain=True),
+        mosfet(f"pm{suffix}", mem, gate_p, inner_p, vdd, PFET, config.synapse, shared_source=True),
+        mosfet(f"ps{suffix}", inner_p, spikeb, vdd, vdd, PFET, config.synapse, shared_drain=True),
     ]
     if config.selector_dummy_nmos is not None:
-        lines.append(mosfet(f"nd_{tag}", f"ns_{tag}", spikeb, f"ns_{tag}", "0", NFET, config.selector_dummy_nmos))
+        lines.append(mosfet(f"nd{suffix}", inner_n, spikeb, inner_n, "0", NFET, config.selector_dummy_nmos))
     if config.selector_dummy_pmos is not None:
-        lines.append(mosfet(f"pd_{tag}", f"ps_{tag}", spike, f"ps_{tag}", "vdd", PFET, config.selector_dummy_pmos))
+        lines.append(mosfet(f"pd{suffix}", inner_p, spike, inner_p, vdd, PFET, config.selector_dummy_pmos))
     if config.c_spike_coupling > 0:
         lines += [
-            f"Ccpl_{tag} {spike} {mem} {_fmt(config.c_spike_coupling)}",
-            f"Ccplb_{tag} {spikeb} {mem} {_fmt(config.c_spike_coupling)}",
+            f"Ccpl{suffix} {spike} {mem} {_fmt(config.c_spike_coupling)}",
+            f"Ccplb{suffix} {spikeb} {mem} {_fmt(config.c_spike_coupling)}",
         ]
     return lines
 
 
-def build_network_netlist(
-    config: CircuitConfig,
-    biases: Sequence[LayerBiases],
-    input_times: Sequence[float] | np.ndarray,
-    library: Path | str,
-    *,
-    title: str = "RC-Spike network",
-    extra_lines: Sequence[str] = (),
-) -> Netlist:
-    """The transient netlist of one sample: network ``config.layer_sizes``, gate ``biases`` per layer,
-    input spikes at normalised ``input_times`` (``+inf``: no spike), sky130 models from ``library``.
+def gate_bias_sources(
+    layer: int, out: int, inp: int, vb_n: float, vb_p: float, off_suffix: str = ""
+) -> tuple[list[str], str, str]:
+    """The ideal sources of one synapse's memory-transistor gate biases (V; NaN: off, the gate goes to the shared
+    ``vbn_off`` / ``vbp_off`` level, or the layer's ``vbn_off<off_suffix>``) and the two gate nodes:
+    ``(lines, gate_n, gate_p)``."""
+    tag = f"{layer}_{out}_{inp}"
+    lines = []
+    gate_n = f"vbn_off{off_suffix}"
+    if not math.isnan(vb_n):
+        gate_n = f"vbn_{tag}"
+        lines.append(f"Vbn_{tag} {gate_n} 0 DC {_fmt(vb_n)}")
+    gate_p = f"vbp_off{off_suffix}"
+    if not math.isnan(vb_p):
+        gate_p = f"vbp_{tag}"
+        lines.append(f"Vbp_{tag} {gate_p} 0 DC {_fmt(vb_p)}")
+    return lines, gate_n, gate_p
 
-    Probes every membrane and output spike (and the input spikes). ``extra_lines`` are appended
-    before the analysis (test fixtures, e.g. an ideal current source).
-    """
+
+def _synapse(
+    config: CircuitConfig, layer: int, out: int, inp: int, vb_n: float, vb_p: float, metered: bool = False
+) -> list[str]:
+    """Synapse ``inp -> out`` of layer ``layer`` in the flat netlist: its bias sources and devices (``metered``:
+    on the layer's own supply, ground and off-level nodes, :func:`layer_supplies`)."""
+    biases, gate_n, gate_p = gate_bias_sources(layer, out, inp, vb_n, vb_p, f"_{layer}" if metered else "")
+    devices = synapse_devices(
+        config, f"_{layer}_{out}_{inp}", mem=membrane_node(layer, out), spike=f"spike_{layer - 1}_{inp}",
+        spikeb=f"spikeb_{layer - 1}_{inp}", gate_n=gate_n, gate_p=gate_p,
+        supplies=layer_supplies(layer)[1] if metered else SynapseSupplies(),
+    )  # fmt: skip
+    return [f"* synapse {layer}: input {inp} -> neuron {out}", *biases, *devices]
+
+
+def check_network_inputs(
+    config: CircuitConfig, biases: Sequence[LayerBiases], input_times: Sequence[float] | np.ndarray
+) -> np.ndarray:
+    """``input_times`` as a 1-D float array, after checking it and ``biases`` against ``config.layer_sizes``
+    (a ValueError naming the mismatch)."""
     sizes = config.layer_sizes
     times = np.asarray(input_times, dtype=float).reshape(-1)
     if times.shape[0] != sizes[0]:
@@ -362,23 +488,90 @@ def build_network_netlist(
         expected = (sizes[layer], sizes[layer - 1])
         if layer_bias.shape != expected:
             raise ValueError(f"biases of layer {layer} have shape {layer_bias.shape}; expected {expected}")
-    vdd, t_stop = config.vdd, stop_time(config)
-    check_name(title.replace(" ", "_"), "the netlist title")
-    extra = [check_netlist_line(line, "extra_lines") for line in extra_lines]
-    lines = [
-        f"* {title}: layers {'-'.join(map(str, sizes))}, sky130 {config.corner}, generated by imcpnn",
-        include_line(library),
+    return times
+
+
+def simulation_options(config: CircuitConfig) -> list[str]:
+    """The ``.temp`` and ``.options`` lines ("" when there are no options)."""
+    return [
         f".temp {_fmt(config.temperature)}",
         f".options {config.spice_options}" if config.spice_options.strip() else "",
+    ]
+
+
+def supply_sources(config: CircuitConfig) -> list[str]:
+    """The ideal supply and bias sources: ``vdd``, V0 (``vrest``), ``vbsense``, ``vbdis`` and the gate levels of
+    switched-off memory transistors (``vbn_off`` = 0 V, ``vbp_off`` = vdd)."""
+    vdd = config.vdd
+    return [
         f"Vdd vdd 0 DC {_fmt(vdd)}",
         f"Vrest vrest 0 DC {_fmt(config.v_rest)}",
         f"Vbsense vbsense 0 DC {_fmt(config.vb_sense)}",
         f"Vbdis vbdis 0 DC {_fmt(config.vb_dis)}",
         "Vbn_off vbn_off 0 DC 0",
         f"Vbp_off vbp_off 0 DC {_fmt(vdd)}",
-        "* input spikes (layer 0) and their inverses",
     ]
-    for j, t_j in enumerate(times):
+
+
+def layer_supplies(layer: int) -> tuple[NeuronSupplies, SynapseSupplies]:
+    """The metered supply nodes of neuron layer ``layer``'s neurons and synapse blocks (:func:`metered_sources`)."""
+    neuron = NeuronSupplies(
+        reset_well=f"vdd_reset_{layer}", rest=f"vrest_{layer}", discharger_ground=f"vss_dis_{layer}",
+        discharger_bias=f"vbdis_{layer}", sense_vdd=f"vdd_sense_{layer}", sense_bias=f"vbsense_{layer}",
+        logic_vdd=f"vdd_logic_{layer}",
+    )  # fmt: skip
+    return neuron, SynapseSupplies(vdd=f"vdd_syn_{layer}", ground=f"vss_syn_{layer}")
+
+
+def metered_sources(config: CircuitConfig, layer: int) -> list[tuple[str, str, float, str]]:
+    """Neuron layer ``layer``'s own supply, bias and ammeter sources, ``(element, node, volts, group)``: each at
+    the DC value of the shared source it replaces (``vdd``, ``vrest``, ``vbdis``, ``vbsense``, the 'off' gate
+    levels; 0 V for the ammeters between a part and ground), so the circuit is the same as with the shared ones."""
+    neuron, synapse = layer_supplies(layer)
+    vdd = config.vdd
+    return [
+        (f"Vrest_{layer}", neuron.rest, config.v_rest, "rest"),
+        (f"Vdd_reset_{layer}", neuron.reset_well, vdd, "reset_well"),
+        (f"Vdd_syn_{layer}", synapse.vdd, vdd, "synapse_vdd"),
+        (f"Vss_syn_{layer}", synapse.ground, 0.0, "synapse_ground"),
+        (f"Vss_dis_{layer}", neuron.discharger_ground, 0.0, "discharger_ground"),
+        (f"Vdd_sense_{layer}", neuron.sense_vdd, vdd, "sense_vdd"),
+        (f"Vdd_logic_{layer}", neuron.logic_vdd, vdd, "logic_vdd"),
+        (f"Vbsense_{layer}", neuron.sense_bias, config.vb_sense, "bias"),
+        (f"Vbdis_{layer}", neuron.discharger_bias, config.vb_dis, "bias"),
+        (f"Vbn_off_{layer}", f"vbn_off_{layer}", 0.0, "bias"),
+        (f"Vbp_off_{layer}", f"vbp_off_{layer}", vdd, "bias"),
+    ]
+
+
+def stimulus_meters(config: CircuitConfig, input_times: np.ndarray) -> list[SupplyMeter]:
+    """The meters of :func:`stimulus_sources`' sources: the input spikes and their inverses (group ``input``,
+    layer 1) and every layer's reset, phase and inverses (group ``control``), with the same PWL points."""
+    vdd = config.vdd
+    meters = []
+    for j, t_j in enumerate(input_times):
+        points = input_points(config, float(t_j))
+        spike = points if points is not None else [(0.0, 0.0)]
+        meters += [
+            SupplyMeter(f"Vspike_0_{j}", 1, "input", tuple(spike)),
+            SupplyMeter(f"Vspikeb_0_{j}", 1, "input", tuple(_invert(spike, vdd))),
+        ]
+    for layer in range(1, len(config.layer_sizes)):
+        control = control_points(config, layer)
+        for name in ("reset", "phase"):
+            meters += [
+                SupplyMeter(f"V{name}_{layer}", layer, "control", tuple(control[name])),
+                SupplyMeter(f"V{name}b_{layer}", layer, "control", tuple(_invert(control[name], vdd))),
+            ]
+    return meters
+
+
+def stimulus_sources(config: CircuitConfig, input_times: np.ndarray) -> list[str]:
+    """The PWL sources of the input spikes ``spike_0_j`` / ``spikeb_0_j`` (:func:`input_points`) and of every
+    layer's ``reset``/``resetb`` and ``phase``/``phaseb`` (:func:`control_points`)."""
+    vdd = config.vdd
+    lines = ["* input spikes (layer 0) and their inverses"]
+    for j, t_j in enumerate(input_times):
         points = input_points(config, float(t_j))
         if points is None:
             lines += [f"Vspike_0_{j} spike_0_{j} 0 DC 0", f"Vspikeb_0_{j} spikeb_0_{j} 0 DC {_fmt(vdd)}"]
@@ -387,7 +580,7 @@ def build_network_netlist(
                 pwl_source(f"spike_0_{j}", f"spike_0_{j}", points),
                 pwl_source(f"spikeb_0_{j}", f"spikeb_0_{j}", _invert(points, vdd)),
             ]
-    for layer in range(1, len(sizes)):
+    for layer in range(1, len(config.layer_sizes)):
         control = control_points(config, layer)
         lines += [
             f"* control of layer {layer}",
@@ -396,23 +589,107 @@ def build_network_netlist(
             pwl_source(f"phase_{layer}", f"phase_{layer}", control["phase"]),
             pwl_source(f"phaseb_{layer}", f"phaseb_{layer}", _invert(control["phase"], vdd)),
         ]
-    for layer in range(1, len(sizes)):
-        if config.c_spike_wire > 0:
-            for j in range(sizes[layer - 1]):
-                lines += [
-                    f"Cwl_{layer - 1}_{j} spike_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
-                    f"Cwlb_{layer - 1}_{j} spikeb_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
-                ]
-        layer_bias = biases[layer - 1]
-        for i in range(sizes[layer]):
-            for j in range(sizes[layer - 1]):
-                lines += _synapse(config, layer, i, j, layer_bias.nmos[i, j], layer_bias.pmos[i, j])
-            lines += _neuron(config, layer, i)
-    lines += extra
-    lines.append(f".tran {_fmt(config.edge_time)} {_fmt(t_stop)} 0 {_fmt(config.max_step)}")
+    return lines
+
+
+def word_line_capacitors(config: CircuitConfig, layer: int) -> list[str]:
+    """The wire capacitance to ground of the word lines into neuron layer ``layer`` (the spikes of layer
+    ``layer - 1`` and their inverses); none when ``config.c_spike_wire`` is 0."""
+    if config.c_spike_wire <= 0:
+        return []
+    lines = []
+    for j in range(config.layer_sizes[layer - 1]):
+        lines += [
+            f"Cwl_{layer - 1}_{j} spike_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
+            f"Cwlb_{layer - 1}_{j} spikeb_{layer - 1}_{j} 0 {_fmt(config.c_spike_wire)}",
+        ]
+    return lines
+
+
+def metered_stop_time(config: CircuitConfig) -> float:
+    """The stop time (s) of a metered transient: :func:`stop_time` plus :data:`ENERGY_SETTLE_FRACTION` of a phase."""
+    return stop_time(config) + ENERGY_SETTLE_FRACTION * config.t_circ
+
+
+def transient_line(config: CircuitConfig, t_stop: float | None = None) -> str:
+    """The ``.tran`` statement: step ``edge_time``, stop ``t_stop`` (default :func:`stop_time`), largest step
+    ``max_step``."""
+    t_stop = stop_time(config) if t_stop is None else t_stop
+    return f".tran {_fmt(config.edge_time)} {_fmt(t_stop)} 0 {_fmt(config.max_step)}"
+
+
+def probe_vectors(config: CircuitConfig) -> list[str]:
+    """The vectors a network simulation saves: the input spikes, then per layer the membranes and the spikes."""
+    sizes = config.layer_sizes
     vectors = [f"v(spike_0_{j})" for j in range(sizes[0])]
     for layer in range(1, len(sizes)):
         vectors += [f"v({membrane_node(layer, i)})" for i in range(sizes[layer])]
         vectors += [f"v({spike_node(layer, i)})" for i in range(sizes[layer])]
+    return vectors
+
+
+def build_network_netlist(
+    config: CircuitConfig,
+    biases: Sequence[LayerBiases],
+    input_times: Sequence[float] | np.ndarray,
+    library: Path | str,
+    *,
+    title: str = "RC-Spike network",
+    extra_lines: Sequence[str] = (),
+    energy_meters: bool = False,
+) -> Netlist:
+    """The transient netlist of one sample: network ``config.layer_sizes``, gate ``biases`` per layer,
+    input spikes at normalised ``input_times`` (``+inf``: no spike), sky130 models from ``library``.
+
+    Probes every membrane and output spike (and the input spikes). ``extra_lines`` are appended
+    before the analysis (test fixtures, e.g. an ideal current source).
+
+    ``energy_meters`` (what the runner simulates; VARIATION.md section 6): the same circuit with every layer's
+    parts on their own sources instead of the shared ``vdd``, ``vrest``, ``vbdis``, ``vbsense`` and 'off'
+    levels (:func:`metered_sources`; same DC values), 0 V ammeters between ground and the NMOS synapses' and
+    the dischargers' sources, the transient continued to :func:`metered_stop_time` (the last reset completes),
+    and every source listed in :attr:`Netlist.meters` (:class:`SupplyMeter`) with its current written. The
+    shared nodes then do not exist.
+    """
+    sizes = config.layer_sizes
+    times = check_network_inputs(config, biases, input_times)
+    check_name(title.replace(" ", "_"), "the netlist title")
+    extra = [check_netlist_line(line, "extra_lines") for line in extra_lines]
+    meters: list[SupplyMeter] = []
+    if energy_meters:
+        supplies = []
+        for layer in range(1, len(sizes)):
+            supplies.append(f"* supplies, biases and ammeters of layer {layer}")
+            for element, node, volts, group in metered_sources(config, layer):
+                supplies.append(f"{element} {node} 0 DC {_fmt(volts)}")
+                meters.append(SupplyMeter(element, layer, group, ((0.0, volts),)))
+        meters += stimulus_meters(config, times)
+    else:
+        supplies = supply_sources(config)
+    lines = [
+        f"* {title}: layers {'-'.join(map(str, sizes))}, sky130 {config.corner}, generated by imcpnn",
+        include_line(library),
+        *simulation_options(config),
+        *supplies,
+        *stimulus_sources(config, times),
+    ]
+    for layer in range(1, len(sizes)):
+        lines += word_line_capacitors(config, layer)
+        layer_bias = biases[layer - 1]
+        neuron_supplies = layer_supplies(layer)[0] if energy_meters else NeuronSupplies()
+        for i in range(sizes[layer]):
+            for j in range(sizes[layer - 1]):
+                vb_n, vb_p = layer_bias.nmos[i, j], layer_bias.pmos[i, j]
+                lines += _synapse(config, layer, i, j, vb_n, vb_p, energy_meters)
+                if energy_meters:
+                    for element, volts in ((f"Vbn_{layer}_{i}_{j}", vb_n), (f"Vbp_{layer}_{i}_{j}", vb_p)):
+                        if not math.isnan(volts):
+                            meters.append(SupplyMeter(element, layer, "bias", ((0.0, float(volts)),)))
+            lines += _neuron(config, layer, i, neuron_supplies)
+    lines += extra
+    t_stop = metered_stop_time(config) if energy_meters else stop_time(config)
+    lines.append(transient_line(config, t_stop))
     text = "\n".join(line for line in lines if line) + "\n"
-    return Netlist(text=text, vectors=tuple(vectors), t_stop=t_stop, layer_sizes=sizes)
+    return Netlist(
+        text=text, vectors=tuple(probe_vectors(config)), t_stop=t_stop, layer_sizes=sizes, meters=tuple(meters)
+    )

@@ -194,3 +194,49 @@ def plot_iv_curves(
         fontsize=11,
     )
     save_figure(fig, path)
+
+
+#: The legend names and colours of the energy parts (:data:`imcpnn.circuit.energy.PARTS`).
+ENERGY_PART_LABELS = {
+    "synapses": ("synapses (NMOS: V0 x membrane charge; PMOS: vdd supply - V0 charge)", "#1f77b4"),
+    "membrane_reset": ("membrane reset (rest of the V0 source, reset PMOS well)", "#9467bd"),
+    "discharger": ("discharger (V0 x membrane charge)", "#ff7f0e"),
+    "sensing_inverter": ("sensing inverter (static current)", "#2ca02c"),
+    "output_logic": ("output logic (latch, output stage, next word lines)", "#d62728"),
+    "control_drivers": ("control lines reset/phase (ideal sources, V·I)", "#8c564b"),
+    "input_drivers": ("input spike lines (ideal sources, V·I)", "#e377c2"),
+    "bias": ("gate-bias sources", "#7f7f7f"),
+}
+
+
+def plot_energy_split(energies: Mapping[str, Any], path: Path) -> None:
+    """Stacked bars of the energy per inference (fJ, mean over the test samples) per layer and part, SPICE and
+    model side by side for each flow (``energies``: flow name -> :class:`~imcpnn.circuit.report.FlowEnergy`)."""
+    plt = _pyplot()
+    bars = []  # (label, layers_fj)
+    for name, energy in energies.items():
+        flow = name.replace("_", "-").upper()
+        for side, summary in (("SPICE", energy.spice), ("model", energy.model)):
+            if summary is None:
+                continue
+            for layer, parts in enumerate(summary.layers, start=1):
+                bars.append((f"{flow}\n{side}\nlayer {layer}", parts))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.1 * len(bars) + 5.5), 5.5))
+    x = np.arange(len(bars))
+    for part, (label, colour) in ENERGY_PART_LABELS.items():
+        positive = np.array([max(parts.get(part, 0.0), 0.0) for _, parts in bars])
+        bottoms = np.array(
+            [sum(max(parts.get(p, 0.0), 0.0) for p in list(ENERGY_PART_LABELS)[: list(ENERGY_PART_LABELS).index(part)])
+             for _, parts in bars]
+        )  # fmt: skip
+        ax.bar(x, positive, bottom=bottoms, color=colour, label=label, width=0.7)
+    totals = [sum(parts.values()) for _, parts in bars]
+    for k, total in enumerate(totals):
+        ax.text(k, total, f"{total:.0f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels([label for label, _ in bars], fontsize=8)
+    ax.set_ylabel("energy per inference [fJ]")
+    ax.set_title("Energy per inference by layer and part (mean over the test samples; negative parts not drawn)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)

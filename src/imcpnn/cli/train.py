@@ -53,6 +53,12 @@ def run_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     config = config_from_args(args)
+    if config.characterization is not None:
+        source = config.characterization
+        print(
+            f"training with {source.path} (from {source.made_from}, sha256 {source.sha256[:12]}...): "
+            f"E+ = {source.e_rev_pos:.4f}, E- = {source.e_rev_neg:.4f}, β_dis = {source.beta_dis:.4f}"
+        )
     metrics = train(config, resume=args.resume, progress=not args.no_progress)
     if metrics:
         how = describe_evaluation(evaluated_with(metrics, config))

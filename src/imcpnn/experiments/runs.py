@@ -41,7 +41,10 @@ Log = Callable[[str], None]
 _NOT_HASHED = ("out", "device", "data_dir")
 #: Settings added to the training record after runs were cached, with the value every earlier run had:
 #: at that value they stay out of the folder hash, so the runs cached before them are still found.
-ADDED_SETTINGS: dict[str, Any] = {"precision": "fp32", "silent_surrogate": 0.0, "max_eval_samples": None}
+ADDED_SETTINGS: dict[str, Any] = {
+    "precision": "fp32", "silent_surrogate": 0.0, "max_eval_samples": None, "characterization": None,
+    "calibrate_init": 0, "silent_hidden_penalty": 0.0,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

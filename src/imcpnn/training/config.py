@@ -5,14 +5,18 @@ out from the neuron family's defaults (:mod:`imcpnn.families`) and the data set'
 (:data:`imcpnn.training.presets.DATASET_PRESETS`). The flags of ``imcpnn train`` and the keys of
 its TOML files are derived from the fields here (:mod:`imcpnn.training.flags`). A run's record
 (``metrics.json``, checkpoints) is the flat dictionary of :meth:`TrainConfig.to_record`, which
-:meth:`TrainConfig.from_record` reads back, from this version or an earlier one.
+:meth:`TrainConfig.from_record` reads back, from this version or an earlier one. ``characterization``
+(a ``characterization.json``) sets an RC-Spike network's E± and β_dis to the circuit's
+(:class:`CharacterizationSource`), and the record names the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..families import FAMILIES, get_family
@@ -59,11 +63,16 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class OptimiserSettings:
-    """Adam and its schedule."""
+    """Adam, its schedule, and where the weights start."""
 
     epochs: int = setting(10, "training epochs")
     lr: float = setting(1e-4, "Adam learning rate")
     grad_clip: float | None = setting(None, "clip the gradient's global L2 norm to this value (default: no clip)")
+    calibrate_init: int = setting(
+        0,
+        "TTFS: rescale the initial weights layer by layer on the first N training images so that the median "
+        "spike times step up to t_ref (imcpnn.layers.ttfs_calibration; 0: the paper's initialisation as it is)",
+    )
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -71,6 +80,10 @@ class OptimiserSettings:
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
         if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
             raise ValueError(f"grad_clip must be a number > 0 (the largest gradient norm); got {self.grad_clip!r}")
+        if isinstance(self.calibrate_init, bool) or not isinstance(self.calibrate_init, int) or self.calibrate_init < 0:
+            raise ValueError(
+                f"calibrate_init must be an integer >= 0 (training images; 0: off); got {self.calibrate_init!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,11 @@ class LossSettings:
     silent_surrogate: float = setting(
         0.0, "slope κ of a silent output's surrogate time T + κ (ϑ - v(T)) in the loss (0: off, silent = T)"
     )
+    silent_hidden_penalty: float = setting(
+        0.0,
+        "weight ρ of ρ mean(max(ϑ - v(T), 0)) over the silent neurons of the hidden dense layers: it raises a "
+        "dead hidden neuron's potential until it fires again (0: off)",
+    )
 
     def __post_init__(self) -> None:
         if not (isinstance(self.tau_soft, (int, float)) and math.isfinite(self.tau_soft) and self.tau_soft > 0):
@@ -93,10 +111,80 @@ class LossSettings:
         surrogate = self.silent_surrogate
         if isinstance(surrogate, bool) or not (isinstance(surrogate, (int, float)) and 0 <= surrogate < math.inf):
             raise ValueError(f"silent_surrogate must be a finite number >= 0 (0: off); got {surrogate!r}")
+        penalty = self.silent_hidden_penalty
+        if isinstance(penalty, bool) or not (isinstance(penalty, (int, float)) and 0 <= penalty < math.inf):
+            raise ValueError(f"silent_hidden_penalty must be a finite number >= 0 (0: off); got {penalty!r}")
         for name in ("gamma_temporal", "t_ref", "gamma_q", "weight_l2", "early_spike_penalty"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
                 raise ValueError(f"{name} must be a finite number; got {value!r}")
+
+
+@dataclass(frozen=True)
+class CharacterizationSource:
+    """The ``characterization.json`` an RC-Spike network is trained with (``--characterization``): the PNN-to-IMC
+    flow's physical model (CIRCUIT.md, "Model ↔ circuit flow", step 2) with the file's ``E+ = 1/(Vth_circ λN)``,
+    ``E- = -1/(Vth_circ λP)`` and ``β_dis = Vth_circ λdis`` (Table 2; :attr:`Characterization.neuron_params`).
+
+    Attributes:
+        path: the file, as given.
+        sha256: the SHA-256 of its bytes.
+        made_from: what the characterisation was made from: ``"spice"`` (``imcpnn circuit characterize``) or
+            ``"csv"`` (measured I-V curves, ``--from-csv``).
+        e_rev_pos, e_rev_neg, beta_dis: the values the network is trained with.
+    """
+
+    path: str
+    sha256: str
+    made_from: str
+    e_rev_pos: float
+    e_rev_neg: float
+    beta_dis: float
+
+    @classmethod
+    def read(cls, path: str | Path) -> CharacterizationSource:
+        """The E± and β_dis of a ``characterization.json`` (read as JSON only and checked: a file that is not a
+        characterisation, or whose λ give no valid neuron, raises a ValueError naming it)."""
+        from ..circuit.characterization import Characterization
+
+        try:
+            characterization = Characterization.load(path)
+        except (FileNotFoundError, ValueError) as error:
+            csv = Path(path).suffix.lower() == ".csv"
+            command = f"`imcpnn circuit characterize --from-csv {path} --out DIR`"
+            hint = f" (a CSV of I-V curves becomes one with {command})" if csv else ""
+            raise type(error)(f"--characterization: {error}{hint}") from None
+        lambdas = {"lambda_n": characterization.lambda_n, "lambda_p": characterization.lambda_p,
+                   "lambda_dis": characterization.lambda_dis}  # fmt: skip
+        bad = {name: value for name, value in lambdas.items() if not (math.isfinite(value) and value > 0)}
+        if bad or not (math.isfinite(characterization.vth_circ) and characterization.vth_circ > 0):
+            raise ValueError(
+                f"--characterization {path}: λ must be finite and > 0 and vth_circ > 0 to give E± and β_dis; got "
+                f"{bad or {'vth_circ': characterization.vth_circ}}; make the file anew with "
+                "`imcpnn circuit characterize`"
+            )
+        try:
+            params = characterization.neuron_params
+        except ValueError as error:
+            raise ValueError(f"--characterization {path} gives no valid RC-Spike neuron: {error}") from None
+        return cls(
+            path=str(path), sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            made_from=str(characterization.details.get("source", "spice")), e_rev_pos=params.e_rev_pos,
+            e_rev_neg=params.e_rev_neg, beta_dis=params.beta_dis,
+        )  # fmt: skip
+
+    @classmethod
+    def from_value(cls, value: Any) -> CharacterizationSource | None:
+        """``None``, a :class:`CharacterizationSource`, or its record (:meth:`to_record`, from ``metrics.json``)."""
+        if value is None or isinstance(value, cls):
+            return value
+        names = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(value, dict) or sorted(value) != sorted(names):
+            raise ValueError(f"a recorded characterization must be a mapping with the keys {names}; got {value!r}")
+        return cls(**value)
+
+    def to_record(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -112,9 +200,15 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "fp32"  # the step's arithmetic: fp32, tf32 or bf16 (imcpnn.training.precision)
     out: str = "runs/train"
+    characterization: CharacterizationSource | None = None  # where E± and β_dis came from, when from a file
 
     def __post_init__(self) -> None:
         check_precision_name(self.precision)
+        if self.optimiser.calibrate_init and self.neuron.family != "ttfs":
+            raise ValueError(
+                "calibrate_init rescales the TTFS initialisation (the neurons' staircase of spike times up to t_ref); "
+                f"the {self.neuron.family} model has its own: drop --calibrate-init or use --model ttfs"
+            )
 
     @property
     def time_window(self) -> float:
@@ -129,7 +223,9 @@ class TrainConfig:
 
         Defaults, weakest first: the fields' own, the family's (:attr:`NeuronFamily.defaults`), the data
         set's preset. ``e_rev`` is ``|E±|`` (symmetric) or the pair ``(E+, E-)``; ``offset`` is
-        ``"random"`` or ``"fixed"``; ``model`` is the neuron family.
+        ``"random"`` or ``"fixed"``; ``model`` is the neuron family. ``characterization``, the path of a
+        ``characterization.json``, sets ``e_rev`` and ``beta_dis`` to its values (RC-Spike only; refused with an
+        ``e_rev`` or ``beta_dis`` that differs from them).
         """
         from ..data import dataset_key
         from .presets import preset_for
@@ -150,6 +246,8 @@ class TrainConfig:
         values.update(preset_for(dataset, family.name).overrides())
         values.update({k: v for k, v in flags.items() if v is not None})
         values.update(model=family.name, dataset=dataset)
+        if flags.get("characterization") is not None:
+            values.update(_characterization_settings(flags, family.name))
         return cls._from_values(values)
 
     @classmethod
@@ -185,6 +283,7 @@ class TrainConfig:
             device=str(values.get("device", "cpu")),
             precision=values.get("precision", "fp32"),  # records before it: fp32
             out=str(values.get("out", "runs/train")),
+            characterization=CharacterizationSource.from_value(values.get("characterization")),
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -198,6 +297,7 @@ class TrainConfig:
             "eval_steps": self.neuron.eval_steps, "spike_noise": self.neuron.spike_noise,
             **dataclasses.asdict(self.optimiser), **dataclasses.asdict(self.loss), **dataclasses.asdict(self.data),
             "seed": self.seed, "device": self.device, "precision": self.precision, "out": self.out,
+            "characterization": None if self.characterization is None else self.characterization.to_record(),
         }  # fmt: skip
 
     @classmethod
@@ -215,12 +315,14 @@ class TrainConfig:
             if values.get(name) is None and name not in ("grad_clip", "silent_surrogate"):
                 values[name] = value
         values.setdefault("silent_surrogate", 0.0)
+        values.setdefault("silent_hidden_penalty", 0.0)
         return cls._from_values(values)
 
 
 #: The neuron's settings among the flags (stored in :class:`NeuronConfig` and :class:`NeuronParams`).
 NEURON_SETTINGS = (
-    "model", "arch", "e_rev", "beta_dis", "leak", "window", "solver", "steps", "offset", "eval_steps", "spike_noise",
+    "model", "arch", "e_rev", "beta_dis", "characterization", "leak", "window", "solver", "steps", "offset",
+    "eval_steps", "spike_noise",
 )  # fmt: skip
 #: The run's own settings among the flags.
 RUN_SETTINGS = ("seed", "device", "precision", "out")
@@ -232,6 +334,37 @@ def setting_names() -> tuple[str, ...]:
     return (
         tuple(f.name for f in dataclasses.fields(DataSettings)) + NEURON_SETTINGS + parts[0] + parts[1] + RUN_SETTINGS
     )
+
+
+def _characterization_settings(flags: dict[str, Any], family: str) -> dict[str, Any]:
+    """``e_rev``, ``beta_dis`` and ``characterization`` of the ``characterization`` setting (a file's path),
+    checked against the family and the explicit ``e_rev`` and ``beta_dis``."""
+    path = flags["characterization"]
+    if family != "rcspike":
+        raise ValueError(
+            f"--characterization {path} holds the RC-Spike circuit's E± and β_dis; it applies to --model rcspike "
+            f"only, not {family}: leave it out, or train an rcspike network"
+        )
+    source = CharacterizationSource.read(path)
+
+    def same(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+    given = []
+    if flags.get("e_rev") is not None:
+        e_pos, e_neg = e_rev_values(flags["e_rev"])
+        if not (same(e_pos, source.e_rev_pos) and same(e_neg, source.e_rev_neg)):
+            given.append(f"--e-rev {e_pos:g} {e_neg:g}")
+    if flags.get("beta_dis") is not None and not same(float(flags["beta_dis"]), source.beta_dis):
+        given.append(f"--beta-dis {flags['beta_dis']:g}")
+    if given:
+        raise ValueError(
+            f"--characterization {path} sets E+ = {source.e_rev_pos:.6g}, E- = {source.e_rev_neg:.6g} and "
+            f"β_dis = {source.beta_dis:.6g} (E± = ±1/(Vth_circ λ), β_dis = Vth_circ λdis), which contradicts the "
+            f"explicit {' and '.join(given)}: leave out --e-rev and --beta-dis (TOML: e-rev, beta-dis), or "
+            "--characterization"
+        )
+    return {"e_rev": (source.e_rev_pos, source.e_rev_neg), "beta_dis": source.beta_dis, "characterization": source}
 
 
 def e_rev_values(e_rev: Any) -> tuple[float, float]:

@@ -43,6 +43,9 @@ NEURON_FLAGS: tuple[Flag, ...] = (
     Flag("e_rev", float, "|E±| (symmetric) or the pair E+ E- (default 2); TOML: e-rev = 2 or e-rev = [2.8, -1.53]",
          nargs="+", metavar="E"),
     Flag("beta_dis", float, "discharger non-ideality β_dis in [0, 1) (default 0)"),
+    Flag("characterization", str, "a characterization.json (imcpnn circuit characterize): train the RC-Spike "
+         "model with its E+, E- and β_dis (not with another --e-rev or --beta-dis; --model rcspike only)",
+         metavar="FILE"),
     Flag("leak", float, "leak rate α >= 0 of the membrane, 1/time (default 0)"),
     Flag("window", float, "TTFS time window T (default 4; RC-Spike's is 1)"),
     Flag("solver", str, "solver in training (default dstd)", choices=("dstd", "exact")),

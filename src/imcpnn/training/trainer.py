@@ -29,6 +29,7 @@ from torch import nn
 
 from ..data import DataSplits, augment_batch, encode_splits, load_dataset, make_loader, set_loader_epoch
 from ..layers import SpikingLayer, SpikingNetwork, build_network
+from ..layers.ttfs_calibration import calibrate_ttfs_init
 from ..outdir import claim_output_folder
 from .checkpoint import load_checkpoint, save_checkpoint, write_csv, write_json
 from .config import TrainConfig
@@ -280,6 +281,23 @@ def _progress_bar(loader: Any, description: str, progress: bool) -> Any:
     return _NoBar(loader)
 
 
+def _calibrate_init(
+    config: TrainConfig, model: SpikingNetwork, splits: DataSplits, device: torch.device, log: Callable[[str], None]
+) -> None:
+    """The TTFS initialisation rescaled layer by layer on the first ``calibrate_init`` training images
+    (:func:`imcpnn.layers.ttfs_calibration.calibrate_ttfs_init`); every rank computes the same scales."""
+    images, _ = splits.train[: config.optimiser.calibrate_init]
+    started = time.perf_counter()
+    rows = calibrate_ttfs_init(model, encode(splits, model, to_device(images, device)), config.loss.t_ref)
+    log(
+        f"  initialisation calibrated on {len(images)} training images ({time.perf_counter() - started:.0f} s): "
+        + "; ".join(
+            f"layer {r.layer} median spike time {r.median_before:.2f} -> {r.median_after:.2f} (x{r.scale:.3g})"
+            for r in rows
+        )
+    )
+
+
 def train_one_epoch(
     config: TrainConfig, trained: nn.Module, model: SpikingNetwork, splits: DataSplits, loader: Any,
     optimizer: torch.optim.Optimizer, device: torch.device, augment_gen: torch.Generator, description: str,
@@ -468,6 +486,8 @@ def _run(
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
     splits = load_data(config, model, data)
+    if config.optimiser.calibrate_init and not resume:
+        _calibrate_init(config, model, splits, device, log if rank == 0 else lambda _: None)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optimiser.lr)
     run = _restore(config, model, optimizer, device, rank, log) if resume else _RunState()
 
