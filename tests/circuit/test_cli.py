@@ -149,6 +149,7 @@ def test_quick_says_its_simulation_budget_and_keeps_to_it(tmp_path, capsys, fake
     assert code == 2 and "every calibration simulation of the scale search failed" in captured.err
     assert "at most 14 simulations" in captured.out, captured.out
     assert "up to 7 points x 1 calibration samples" in captured.out
+    assert "2/14 simulations" in captured.out  # the whole budget is planned before the first simulation
     assert len(counter.read_text().split()) == 3  # the start point and its two probes, 1 calibration sample each
 
 

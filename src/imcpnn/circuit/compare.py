@@ -302,6 +302,13 @@ def _input_times(name: str, times: np.ndarray, config: CircuitConfig) -> np.ndar
     return times
 
 
+def _simulation_bound(flows: Sequence[Flow], search: ScaleSearchOptions, n_calibration: int, n_test: int) -> int:
+    """The most simulations a comparison may start: the test samples of every flow and each searched flow's
+    capped search (an uncapped search counts nothing here; its simulations add to the plan as they come)."""
+    bounds = [search.evaluation_bound(f.two_dimensional) for f in flows if f.name not in search.fixed_scales]
+    return len(flows) * n_test + sum(bound * n_calibration for bound in bounds if bound is not None)
+
+
 def _simulation_plan(flows: Sequence[Flow], search: ScaleSearchOptions, n_calibration: int, n_test: int) -> str:
     """The most simulations a comparison runs, and what they are, as one line for the log."""
     searched = {f.name: search.evaluation_bound(f.two_dimensional) for f in flows if f.name not in search.fixed_scales}
@@ -311,7 +318,7 @@ def _simulation_plan(flows: Sequence[Flow], search: ScaleSearchOptions, n_calibr
         else f"{name}'s scale search: uncapped, {n_calibration} calibration samples a point"
         for name, bound in searched.items()
     ]
-    total = len(flows) * n_test + sum(bound * n_calibration for bound in searched.values() if bound is not None)
+    total = _simulation_bound(flows, search, n_calibration, n_test)
     capped = all(bound is not None for bound in searched.values())
     return f"{'at most' if capped else 'at least'} {total} simulations: " + "; ".join(parts)
 
@@ -388,8 +395,8 @@ def compare(
     start = c_eff / config.c_m if math.isfinite(c_eff) else 1.0
     flows = build_flows(ann_weights, pnn_weights, characterization, ann_params, dac)
     tracker = SimulationProgress(log) if progress is True else (progress or None)
-    if tracker is not None:
-        tracker.plan(len(flows) * test_times.shape[0])
+    if tracker is not None:  # every simulation the run may start, planned before the first: the ETA covers it all
+        tracker.plan(_simulation_bound(flows, search, len(calibration_times), len(test_times)))
         log(_simulation_plan(flows, search, len(calibration_times), len(test_times)))
     simulation = SimulationSetup(out, config, characterization, workers, timeout_s, log, tracker)
     try:

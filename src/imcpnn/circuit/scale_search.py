@@ -235,14 +235,13 @@ def search_scale(
 
     Returns the best ``(a+, a-)`` (equal for a 1-D flow) and the evaluation history (RMSE in ns).
     ``options.fine=False``: the Gauss-Newton phase only, of at most ``options.newton_steps`` steps
-    (:func:`coarse_to_fine_search`). ``progress`` is planned the search's bound
-    (:meth:`ScaleSearchOptions.evaluation_bound` points x the calibration samples) and settled to
-    what it ran when it ends.
+    (:func:`coarse_to_fine_search`). ``progress`` counts the search's simulations; the caller plans the
+    search's bound (:meth:`ScaleSearchOptions.evaluation_bound` points x the calibration samples: what
+    :func:`~imcpnn.circuit.compare.compare` does for every flow before the first one starts, so that its
+    ETA covers the whole run), and the search settles what it did not run when it ends.
     """
     options = options or ScaleSearchOptions()
     bound = options.evaluation_bound(flow.two_dimensional)
-    if progress is not None and bound is not None:
-        progress.plan(bound * len(calibration_times))
     model_output = clip_times(model_spike_times(flow.weights, calibration_times, flow.params)[-1])
     history: list[SearchEvaluation] = []
     failures: list[SampleResult] = []
