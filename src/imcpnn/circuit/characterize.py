@@ -324,6 +324,38 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _search_on_grid(
+    measure: Callable[[float], float | None],
+    score: Callable[[float | None], float],
+    meets: Callable[[float | None], bool],
+    start: tuple[float, float | None],
+    first_step: float,
+    limits: tuple[float, float],
+    may_continue: Callable[[], bool],
+    at_limit: Callable[[float, float | None], Exception],
+) -> tuple[tuple[float, float] | None, tuple[tuple[float, float | None], tuple[float, float | None]]]:
+    """A bias trim's search: from the measured ``start`` (which does not meet the criterion), steps that double
+    from ``first_step`` towards the target (up where ``score > 0``: the score falls as the bias rises) until a
+    measurement meets the criterion or the score changes sign, then :func:`_refine_on_grid` in that bracket.
+    Raises ``at_limit(bias, measurement)`` when a step reaches a limit of the range without the sign changing.
+    Returns what :func:`_refine_on_grid` does (a bias that meets the criterion at once: with its own bracket)."""
+    low_limit, high_limit = limits
+    up = score(start[1]) > 0
+    step, (near, near_value) = first_step, start
+    while True:
+        far = round(min(high_limit, near + step) if up else max(low_limit, near - step), 5)
+        far_value = measure(far)
+        if meets(far_value):
+            return (far, far_value), ((near, near_value), (far, far_value))  # type: ignore[return-value]
+        if (score(far_value) > 0) != up:
+            break
+        if far in limits:
+            raise at_limit(far, far_value)
+        near, near_value, step = far, far_value, step * 2
+    bracket = sorted([(near, near_value), (far, far_value)])
+    return _refine_on_grid(measure, score, meets, bracket, may_continue)
+
+
 def _refine_on_grid(
     measure: Callable[[float], float | None],
     score: Callable[[float | None], float],
@@ -412,22 +444,14 @@ def trim_discharger_bias(
         if meets(t_start):
             return result(config.vb_dis, t_start)  # type: ignore[arg-type]
         late = lateness(t_start) > 0
-        # bracket: one end late (or not firing), the other early
-        step, near, near_t = first_step_v, start, t_start
-        while True:
-            far = round(min(high_limit, near + step) if late else max(low_limit, near - step), 5)
-            far_t = firing_time(far, folder)
-            if meets(far_t):
-                return result(far, far_t)  # type: ignore[arg-type]
-            if (lateness(far_t) > 0) != late:
-                break
-            if far in (low_limit, high_limit):
-                raise DischargerTrimError(_trim_failure(where, far, far_t, late, evaluations, config))
-            near, near_t, step = far, far_t, step * 2
-        # t falls as the bias rises: lateness > 0 (or inf: no spike) at the low end, < 0 at the high end
-        found, ((lo, t_lo), (hi, t_hi)) = _refine_on_grid(
-            lambda vb: firing_time(vb, folder), lateness, meets, sorted([(near, near_t), (far, far_t)]),
-            lambda: len(evaluations) < max_evaluations,
+
+        def at_limit(bias: float, t: float | None) -> Exception:
+            return DischargerTrimError(_trim_failure(where, bias, t, late, evaluations, config))
+
+        # t falls as the bias rises: lateness > 0 (late, or inf: no spike) below the target bias, < 0 above it
+        found, ((lo, t_lo), (hi, t_hi)) = _search_on_grid(
+            lambda vb: firing_time(vb, folder), lateness, meets, (start, t_start), first_step_v,
+            (low_limit, high_limit), lambda: len(evaluations) < max_evaluations, at_limit,
         )  # fmt: skip
         if found is not None:
             return result(*found)
@@ -629,22 +653,15 @@ def trim_sense_bias(
         v_start = switching_point(config.vb_sense, folder)
         if meets(v_start):
             return result(config.vb_sense, v_start)  # type: ignore[arg-type]
-        high = excess(v_start) > 0  # switches too high: raise the bias (weaker load)
-        step, near, near_v = first_step_v, start, v_start
-        while True:
-            far = round(min(high_limit, near + step) if high else max(low_limit, near - step), 5)
-            far_v = switching_point(far, folder)
-            if meets(far_v):
-                return result(far, far_v)  # type: ignore[arg-type]
-            if (excess(far_v) > 0) != high:
-                break
-            if far in (low_limit, high_limit):
-                raise SenseTrimError(_sense_failure(where, far, far_v, evaluations, target))
-            near, near_v, step = far, far_v, step * 2
-        # v_switch falls as the bias rises: excess > 0 at the low end, < 0 (or -inf: no spike) at the high end
-        found, ((lo, v_lo), (hi, v_hi)) = _refine_on_grid(
-            lambda vb: switching_point(vb, folder), excess, meets, sorted([(near, near_v), (far, far_v)]),
-            lambda: len(evaluations) < max_evaluations,
+
+        def at_limit(bias: float, v: float | None) -> Exception:
+            return SenseTrimError(_sense_failure(where, bias, v, evaluations, target))
+
+        # v_switch falls as the bias rises (a weaker load): excess > 0 below the target bias, < 0 (or -inf: no
+        # spike) above it
+        found, ((lo, v_lo), (hi, v_hi)) = _search_on_grid(
+            lambda vb: switching_point(vb, folder), excess, meets, (start, v_start), first_step_v,
+            (low_limit, high_limit), lambda: len(evaluations) < max_evaluations, at_limit,
         )  # fmt: skip
         if found is not None:
             return result(*found)
