@@ -55,15 +55,29 @@ class BiasTable:
     def from_dict(cls, data: dict[str, list[float]]) -> BiasTable:
         return cls(*(np.asarray(data[k], dtype=float) for k in ("gate_v", "current_a", "lambda", "r2")))
 
+    def _monotone_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(log I, V_G)`` ordered by current, strictly increasing in log I (what PCHIP needs either way)."""
+        order = np.argsort(self.current_a)
+        log_i, gate = np.log(self.current_a[order]), self.gate_v[order]
+        keep = np.concatenate([[True], np.diff(log_i) > 1e-9])
+        return log_i[keep], gate[keep]
+
+    def current_at_gate(self, gate_v: np.ndarray | float) -> np.ndarray:
+        """Current at V0 (A) for gate biases ``gate_v`` (V), clipped to the table's gate span: the inverse of
+        :meth:`gate_for_current`, by the same monotone (PCHIP) interpolation in log I."""
+        from scipy.interpolate import PchipInterpolator
+
+        log_i, gate = self._monotone_curve()
+        order = np.argsort(gate)  # NMOS: the current's order; PMOS: reversed
+        gate_v = np.clip(np.asarray(gate_v, dtype=float), gate[order][0], gate[order][-1])
+        return np.exp(PchipInterpolator(gate[order], log_i[order])(gate_v))
+
     def gate_for_current(self, current_a: np.ndarray | float) -> np.ndarray:
         """Gate bias (V) giving ``current_a`` (A, > 0) at V0, by monotone (PCHIP) interpolation in log I."""
         from scipy.interpolate import PchipInterpolator
 
         current = np.asarray(current_a, dtype=float)
-        order = np.argsort(self.current_a)
-        log_i, gate = np.log(self.current_a[order]), self.gate_v[order]
-        keep = np.concatenate([[True], np.diff(log_i) > 1e-9])  # strictly increasing for PCHIP
-        log_i, gate = log_i[keep], gate[keep]
+        log_i, gate = self._monotone_curve()
         low, high = float(np.exp(log_i[0])), float(np.exp(log_i[-1]))
         bad = (current < low) | (current > high) | ~np.isfinite(current)
         if bad.any():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .characterization import BiasTable, Characterization
+from .characterization import Characterization
 from .config import CircuitConfig
 from .mapping import MIN_ABS_WEIGHT, as_numpy, weights_to_biases
 from .netlist import LayerBiases
@@ -126,18 +126,6 @@ def quantize_biases(
     return [LayerBiases(quantize_gate(b.nmos, nmos_levels), quantize_gate(b.pmos, pmos_levels)) for b in biases]
 
 
-def current_at_gate(table: BiasTable, gate_v: np.ndarray) -> np.ndarray:
-    """The characterised current at V0 (A) for gate biases ``gate_v`` (V), monotone (PCHIP) in log I:
-    the inverse of :meth:`BiasTable.gate_for_current`, clipped to the table's gate span."""
-    from scipy.interpolate import PchipInterpolator
-
-    order = np.argsort(table.gate_v)
-    gates, log_i = table.gate_v[order], np.log(table.current_a[order])
-    keep = np.concatenate([[True], np.diff(gates) > 1e-12])
-    gate_v = np.clip(np.asarray(gate_v, dtype=float), gates[keep][0], gates[keep][-1])
-    return np.exp(PchipInterpolator(gates[keep], log_i[keep])(gate_v))
-
-
 def realized_weights(
     weights: Sequence[object],
     characterization: Characterization,
@@ -159,8 +147,8 @@ def realized_weights(
     for weight, bias in zip(weights, quantized, strict=True):
         realized = np.zeros(as_numpy(weight).shape)
         on_n, on_p = np.isfinite(bias.nmos), np.isfinite(bias.pmos)
-        realized[on_n] = current_at_gate(characterization.nmos, bias.nmos[on_n]) / (scale_pos * config.unit_current)
-        realized[on_p] = -current_at_gate(characterization.pmos, bias.pmos[on_p]) / (scale_neg * config.unit_current)
+        realized[on_n] = characterization.nmos.current_at_gate(bias.nmos[on_n]) / (scale_pos * config.unit_current)
+        realized[on_p] = -characterization.pmos.current_at_gate(bias.pmos[on_p]) / (scale_neg * config.unit_current)
         out.append(realized)
     return out
 
@@ -193,8 +181,8 @@ class WeightLevels:
         ):
             levels = dac.levels(v_range)
             midpoints = (levels[1:] + levels[:-1]) / 2
-            magnitude = current_at_gate(table, levels) / (scale * config.unit_current)
-            edges = current_at_gate(table, midpoints) / (scale * config.unit_current)
+            magnitude = table.current_at_gate(levels) / (scale * config.unit_current)
+            edges = table.current_at_gate(midpoints) / (scale * config.unit_current)
             order = np.argsort(magnitude)  # NMOS: ascending gate; PMOS: descending
             edge_order = np.argsort(edges)
             parts += [magnitude[order], edges[edge_order]]
@@ -226,7 +214,6 @@ __all__ = [
     "MAX_DAC_BITS",
     "BiasDAC",
     "WeightLevels",
-    "current_at_gate",
     "quantize_biases",
     "quantize_gate",
     "quantize_weights",

@@ -246,22 +246,15 @@ def load_or_characterize(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".characterizing_") as folder:  # moved in only when it fits
         made = characterize(folder, config)
-        sense = made.details.get("sense_trim") or {}
-        if sense.get("trimmed"):
-            raise CircuitMismatchError(
-                f"the circuit's Vb_sense = {config.vb_sense:.5f} V is not trimmed for corner {config.corner} at "
-                f"{config.temperature:g} °C: the calibration gives {sense['vb_sense']:.5f} V. Simulate "
-                "comparison_circuit(out_dir, config) (the CLI's --corner/--temp do), or give CircuitConfig(vb_sense="
-                f"{sense['vb_sense']:.5f}, vb_dis=...)"
-            )
-        trim = made.details.get("discharger_trim") or {}
-        if trim.get("trimmed"):
-            raise CircuitMismatchError(
-                f"the circuit's Vb_dis = {config.vb_dis:.5f} V is not trimmed for corner {config.corner} at "
-                f"{config.temperature:g} °C: the calibration gives {trim['vb_dis']:.5f} V. Simulate "
-                "comparison_circuit(out_dir, config) (the CLI's --corner/--temp do), or give CircuitConfig(vb_dis="
-                f"{trim['vb_dis']:.5f})"
-            )
+        for label, key, field_name in (("Vb_sense", "sense_trim", "vb_sense"), ("Vb_dis", "discharger_trim", "vb_dis")):
+            trim = made.details.get(key) or {}
+            if trim.get("trimmed"):
+                raise CircuitMismatchError(
+                    f"the circuit's {label} = {getattr(config, field_name):.5f} V is not trimmed for corner "
+                    f"{config.corner} at {config.temperature:g} °C: the calibration gives {trim[field_name]:.5f} V. "
+                    "Simulate comparison_circuit(out_dir, config) (the CLI's --corner/--temp do), or give "
+                    f"CircuitConfig({field_name}={trim[field_name]:.5f}, ...) with every trimmed bias"
+                )
         for name in ("characterization.json", "iv_curves.png"):
             if (Path(folder) / name).exists():
                 os.replace(Path(folder) / name, out / name)
